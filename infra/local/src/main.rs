@@ -1,0 +1,58 @@
+//! `mobileid-local`: every route of the four functions in one process, with an in-memory store
+//! and a fake SMS gateway whose messages are readable at `/__sms__/`. No set-up needed: keys
+//! and secrets are generated for the run unless `MOBILEID_SECRET_JSON` gives them.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use clap::Parser;
+use mobileid::config::Settings;
+use mobileid::runtime::{self, Host, Overrides};
+
+/// Runs the whole Mobile-ID service locally (all four functions in one process).
+///
+/// Every setting can also come from the environment: MOBILEID_STAGE, MOBILEID_PUBLIC_URL,
+/// MOBILEID_ISSUER, MOBILEID_STORE, MOBILEID_SECRET_JSON, … (see the README).
+#[derive(Parser, Debug)]
+#[command(name = "mobileid-local", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "MOBILEID_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+}
+
+#[tokio::main]
+async fn main() {
+    let started = Instant::now();
+    let args = Args::parse();
+    runtime::init_tracing(Host::Local);
+    if let Err(e) = run(args, started).await {
+        eprintln!("mobileid-local: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Error>> {
+    let default_url = format!("http://{}", args.listen);
+    let settings = Settings::from_vars(|name| match name {
+        "MOBILEID_PUBLIC_URL" => std::env::var(name).ok().or_else(|| Some(default_url.clone())),
+        _ => std::env::var(name).ok(),
+    })?;
+    let secrets = runtime::load_secrets(&settings, Host::Local).await?;
+    let stage = settings.stage.stage.clone();
+    let state = runtime::build_services(settings, &secrets, Host::Local, Overrides::default()).await?;
+    let app = mobileid::api::local_router(state);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    println!("mobileid-local listening on {url} (stage {stage}, in-memory store)");
+    println!("  fake SMS gateway: {url}/__sms__/  (JSON: {url}/__sms__/receive?to=<number without +>)");
+    println!("  started in {} ms; Ctrl-C stops it", started.elapsed().as_millis());
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! The HTTP API: one router per Lambda function, built over the same [`Services`], so every
+//! route runs identically in Lambda, in the local server and in tests.
+
+pub mod auth;
+pub mod body;
+mod issue;
+mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::HeaderValue;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::clock::Clock;
+use crate::config::{Limits, Settings};
+use crate::crypto::{CertificateSigner, KeyedIds};
+use crate::error::{ApiError, Errno};
+use crate::random::Randomness;
+use crate::sms::{Outbox, SmsSender};
+use crate::store::{Store, StoreError};
+
+pub use routes::inbound::{AcceptUnsigned, InboundVerifier};
+
+/// Everything a handler may use; built once per process (per Lambda cold start).
+pub struct Services {
+    pub settings: Settings,
+    pub store: Arc<dyn Store>,
+    pub sms: Arc<dyn SmsSender>,
+    pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn Randomness>,
+    pub ids: KeyedIds,
+    pub signer: CertificateSigner,
+    /// The fake gateway, when SMS go there (local server, load-stage): serves `/__sms__/`.
+    pub outbox: Option<Arc<Outbox>>,
+    /// Checks that an inbound-SMS callback really comes from the provider.
+    pub inbound_verifier: Arc<dyn InboundVerifier>,
+}
+
+pub type AppState = Arc<Services>;
+
+impl Services {
+    pub fn limits(&self) -> &Limits {
+        &self.settings.stage.limits
+    }
+
+    /// A store failure as the client sees it: 503/201 with Retry-After (never 401 or 500).
+    pub fn store_error(&self, e: StoreError) -> ApiError {
+        tracing::error!(error = %e, "store failure");
+        ApiError::backend(self.limits().retry_after_secs, "Service Unavailable: storage is not answering; retry later.")
+    }
+}
+
+/// `start-verification`: discover, register, unregister, sms/mt/verify and the service routes.
+pub fn start_verification_router(state: AppState) -> Router {
+    finish(routes::start::routes().merge(routes::service::routes()), state)
+}
+
+/// `inbound-sms`: the provider's webhook.
+pub fn inbound_sms_router(state: AppState) -> Router {
+    finish(routes::inbound::routes(), state)
+}
+
+/// `verify-code`: sms/verify_code.
+pub fn verify_code_router(state: AppState) -> Router {
+    finish(routes::verify::routes(), state)
+}
+
+/// `sign-certificate`: certificate/sign and the key documents.
+pub fn sign_certificate_router(state: AppState) -> Router {
+    finish(routes::certificate::routes(), state)
+}
+
+/// Every route of every function, plus the fake gateway's pages: the local server.
+pub fn local_router(state: AppState) -> Router {
+    let all = routes::start::routes()
+        .merge(routes::service::routes())
+        .merge(routes::inbound::routes())
+        .merge(routes::verify::routes())
+        .merge(routes::certificate::routes())
+        .merge(routes::fake_sms::routes());
+    finish(all, state)
+}
+
+/// What every router shares: JSON 404/405, a JSON 500 instead of a dropped connection on a
+/// panic, and the `Timestamp` header clients use to correct their clocks.
+fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    routes
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(axum::middleware::map_response_with_state(state.clone(), add_timestamp))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a handler panicked");
+            ApiError::new(http::StatusCode::INTERNAL_SERVER_ERROR, Errno::Unknown, "Internal error.")
+                .into_response()
+        }))
+        .with_state(state)
+}
+
+async fn add_timestamp(State(state): State<AppState>, mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert("timestamp", HeaderValue::from(state.clock.now_secs()));
+    response
+}

@@ -1,0 +1,115 @@
+//! `sign-certificate`: an ES256 certificate binding the client's public key to its verified
+//! number, and the documents to verify it with.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::api::AppState;
+use crate::api::auth::Authenticated;
+use crate::crypto::{Sealed, open};
+use crate::domain::{ClientPublicKey, Msisdn, PublicKeyError};
+use crate::error::ApiError;
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/v1/certificate/sign", post(sign))
+        .route("/certificate/sign", post(sign))
+        .route("/.well-known/browserid", get(browserid))
+        .route("/.well-known/browserid/warning.html", get(warning))
+        .route("/.well-known/jwks.json", get(jwks))
+}
+
+const WARNING_PATH: &str = "/.well-known/browserid/warning.html";
+/// Verifiers accept an `iat` up to 10 s in their future: back-date it by that much.
+const IAT_BACKDATE_MS: i64 = 10_000;
+
+async fn sign(State(state): State<AppState>, auth: Authenticated) -> Response {
+    let result = sign_inner(&state, &auth).await.map(IntoResponse::into_response);
+    auth.respond(result)
+}
+
+async fn sign_inner(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, ApiError> {
+    let params = &auth.params;
+    params.require(&["duration", "publicKey"])?;
+    let public_key = ClientPublicKey::from_param(params.get("publicKey").unwrap_or(&Value::Null))
+        .map_err(|e| match e {
+            PublicKeyError::NotJson => ApiError::bad_json("publicKey is a string but not valid JSON."),
+            PublicKeyError::Shape(why) => ApiError::invalid("Bad Public Key.").with_info(why),
+        })?;
+    let duration = duration_param(params.get("duration"))?;
+    let max = state.limits().max_certificate_secs;
+    // Longer requests are shortened to the stage's maximum, never refused: `exp` says it.
+    let duration = duration.min(max);
+    let verified_at_ms = auth.session.verified_at_ms.ok_or_else(|| {
+        ApiError::expired("Validation has expired: this session has no verified number.")
+    })?;
+    let msisdn = auth
+        .session
+        .msisdn
+        .as_ref()
+        .and_then(|m| open(&auth.hawk_id, Sealed::Msisdn, &m.sealed).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| Msisdn::parse(&s).ok())
+        .ok_or_else(|| ApiError::expired("Unable to read the session's number: register again."))?;
+    let now_ms = state.clock.now_ms();
+    let issuer = &state.settings.issuer;
+    let claims = json!({
+        "lastAuthAt": now_ms,
+        "lastVerifiedAt": verified_at_ms,
+        "verifiedMSISDN": msisdn.e164(),
+        "public-key": public_key.to_claim(),
+        "principal": {"email": format!("{}@{issuer}", state.ids.principal(&msisdn))},
+        "iat": now_ms - IAT_BACKDATE_MS,
+        "exp": now_ms + duration * 1000,
+        "iss": issuer,
+    });
+    Ok(Json(json!({"cert": state.signer.sign(&claims)})))
+}
+
+/// Seconds, as a positive integer (a JSON number or a numeric string, as old clients send).
+fn duration_param(value: Option<&Value>) -> Result<i64, ApiError> {
+    let invalid = || ApiError::invalid("Duration should be a number of seconds.");
+    let n = match value {
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(invalid)?,
+        Some(Value::String(s)) => s.trim().parse::<i64>().map_err(|_| invalid())?,
+        _ => return Err(invalid()),
+    };
+    if n < 1 { Err(invalid()) } else { Ok(n) }
+}
+
+async fn browserid(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "public-key": state.signer.public_jwk(),
+        "authentication": WARNING_PATH,
+        "provisioning": WARNING_PATH,
+    }))
+}
+
+async fn jwks(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({"keys": [state.signer.public_jwk()]}))
+}
+
+async fn warning() -> Html<&'static str> {
+    Html(
+        "<!doctype html><title>Mobile-ID</title><p>This is the Mobile-ID server. It is not a \
+         BrowserID identity provider you can log in to; its certificates are requested by \
+         client applications.</p>",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_positive_integers() {
+        assert_eq!(duration_param(Some(&json!(60))), Ok(60));
+        assert_eq!(duration_param(Some(&json!("86400"))), Ok(86400));
+        for bad in [json!(0), json!(-5), json!("abc"), json!(1.5), json!(true), json!([])] {
+            assert!(duration_param(Some(&bad)).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! `inbound-sms`: the provider's callback for an SMS a device sent us (SMS-MO+MT).
+//!
+//! The device texts `"<anything> <hawkId>"`; we learn its number from the sender and text a
+//! long code back. Every handled case answers 200 quickly (Nexmo retries anything else for
+//! 24 hours); only a failure on our side answers 503 so that the provider retries.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Query, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::{Method, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::api::AppState;
+use crate::api::body::RawBody;
+use crate::api::issue::{CodeRequest, IssueError, issue_and_send};
+use crate::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn};
+use crate::error::{ApiError, Errno};
+
+/// Decides whether a callback really comes from the SMS provider.
+pub trait InboundVerifier: Send + Sync {
+    /// `Err(reason)` refuses the callback (nothing is sent; the reason is logged).
+    fn verify(&self, params: &BTreeMap<String, String>, now: i64) -> Result<(), String>;
+}
+
+/// Accepts every callback: only for the local server without a configured signature secret.
+pub struct AcceptUnsigned;
+
+impl InboundVerifier for AcceptUnsigned {
+    fn verify(&self, _: &BTreeMap<String, String>, _: i64) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/v1/msisdn/sms/momt/nexmo", get(callback).post(callback))
+        .route("/sms/momt/", get(legacy_callback).post(legacy_callback))
+}
+
+/// Inbound callbacks are kept this long to recognise Nexmo's retries (it retries for 24 h).
+const DEDUP_SECS: i64 = 2 * 86_400;
+
+async fn legacy_callback(
+    State(state): State<AppState>,
+    Query(query): Query<BTreeMap<String, String>>,
+    req: Request,
+) -> Response {
+    match query.get("provider").map(String::as_str) {
+        Some("nexmo") => callback(State(state), req).await,
+        _ => ApiError::invalid("Provider should be one of: nexmo").into_response(),
+    }
+}
+
+async fn callback(State(state): State<AppState>, req: Request) -> Response {
+    match handle(&state, req).await {
+        Ok(()) => Json(json!({})).into_response(),
+        Err(Outcome::ProviderPing) => {
+            // The provider checks the URL with a parameterless call: 200, empty JSON body.
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "").into_response()
+        }
+        Err(Outcome::Ignored(why)) => {
+            tracing::info!(reason = why, "inbound SMS ignored");
+            Json(json!({})).into_response()
+        }
+        Err(Outcome::Refused(e)) | Err(Outcome::Failed(e)) => e.into_response(),
+    }
+}
+
+enum Outcome {
+    ProviderPing,
+    /// Handled, nothing to do (not for us, unknown session, …): still 200.
+    Ignored(&'static str),
+    /// Not from the provider: nothing sent.
+    Refused(ApiError),
+    /// Our failure: the provider should retry.
+    Failed(ApiError),
+}
+
+async fn handle(state: &AppState, req: Request) -> Result<(), Outcome> {
+    let params = callback_params(state, req).await.map_err(Outcome::Refused)?;
+    let Some(sender) = params.get("msisdn") else {
+        return Err(Outcome::ProviderPing);
+    };
+    let now = state.clock.now_secs();
+    state.inbound_verifier.verify(&params, now).map_err(|why| {
+        tracing::warn!(reason = %why, "inbound SMS refused: bad signature");
+        Outcome::Refused(ApiError::new(StatusCode::UNAUTHORIZED, Errno::InvalidRequestSignature, "Invalid request signature.").with_info(why))
+    })?;
+    let dedup_key = params.get("messageId").map(|id| format!("inbound#{id}"));
+    if let Some(key) = &dedup_key {
+        let first = state
+            .store
+            .insert_once(key, now + DEDUP_SECS, now)
+            .await
+            .map_err(|e| Outcome::Failed(state.store_error(e)))?;
+        if !first {
+            return Err(Outcome::Ignored("duplicate messageId (provider retry)"));
+        }
+    }
+    let result = act(state, sender, &params).await;
+    if let (Err(Outcome::Failed(_)), Some(key)) = (&result, &dedup_key) {
+        // Let the provider's retry be handled again.
+        let _ = state.store.forget(key).await;
+    }
+    result
+}
+
+async fn act(state: &AppState, sender: &str, params: &BTreeMap<String, String>) -> Result<(), Outcome> {
+    let text = params.get("text").map_or("", String::as_str);
+    let hawk_id = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(HawkId::parse)
+        .ok_or(Outcome::Ignored("text does not carry a Hawk id"))?;
+    let session_key = state.ids.session_key(&hawk_id);
+    let now = state.clock.now_secs();
+    state
+        .store
+        .get_session(&session_key, now)
+        .await
+        .map_err(|e| Outcome::Failed(state.store_error(e)))?
+        .ok_or(Outcome::Ignored("no such session"))?;
+    let msisdn = Msisdn::parse(&format!("+{}", sender.trim_start_matches('+')))
+        .map_err(|_| Outcome::Ignored("sender is not a valid mobile number"))?;
+    let (mcc, mnc) = network(state, params, &msisdn).ok_or(Outcome::Ignored("network not served"))?;
+    let request = CodeRequest {
+        session_key: &session_key,
+        hawk_id: &hawk_id,
+        msisdn: &msisdn,
+        kind: CodeKind::Long,
+        mcc: &mcc,
+        mnc: mnc.as_ref(),
+        accept_language: None,
+    };
+    match issue_and_send(state, request).await {
+        Ok(()) => Ok(()),
+        Err(IssueError::OtherNumber) => Err(Outcome::Ignored("session already verifies another number")),
+        Err(IssueError::NoSession) => Err(Outcome::Ignored("no such session")),
+        Err(IssueError::Api(e)) if e.status.is_server_error() => Err(Outcome::Failed(e)),
+        Err(IssueError::Api(_)) => Err(Outcome::Ignored("number or network refused by the stage rules")),
+    }
+}
+
+/// MCC/MNC from Nexmo's `network-code` when present, else the first MCC of the sender's country.
+fn network(state: &AppState, params: &BTreeMap<String, String>, msisdn: &Msisdn) -> Option<(Mcc, Option<Mnc>)> {
+    if let Some(code) = params.get("network-code").filter(|c| c.len() >= 5)
+        && let (Some(mcc), Some(mnc)) = (Mcc::parse(&code[..3]), Mnc::parse(&code[3..]))
+    {
+        return Some((mcc, Some(mnc)));
+    }
+    state.settings.stage.default_mcc_for(msisdn).map(|mcc| (mcc, None))
+}
+
+/// The callback's parameters: the query string for GET; the form or JSON body for POST.
+async fn callback_params(state: &AppState, req: Request) -> Result<BTreeMap<String, String>, ApiError> {
+    let (parts, body) = req.into_parts();
+    let mut params = BTreeMap::new();
+    if parts.method == Method::GET {
+        let query = parts.uri.query().unwrap_or("");
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|_| ApiError::invalid("The query string could not be decoded."))?;
+        params.extend(pairs);
+    } else {
+        let raw = RawBody::read(&parts.headers, body, state.limits().max_body_bytes).await?;
+        for (k, v) in raw.params()?.0 {
+            let v = match v {
+                Value::String(s) => s,
+                Value::Null => continue,
+                other => other.to_string(),
+            };
+            params.insert(k, v);
+        }
+    }
+    params.remove("provider");
+    Ok(params)
+}

@@ -1,0 +1,332 @@
+//! The stage table: which countries a stage serves, which sender ids and MO numbers it uses,
+//! its SMS providers and its limits. One TOML file per stage under `infra/stages/`, compiled
+//! into every function so that a stage's functions cannot disagree.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::ConfigError;
+use crate::domain::{Mcc, Mnc, Msisdn};
+
+/// The stages this build knows, with their files.
+const STAGE_FILES: [(&str, &str); 4] = [
+    ("dev", include_str!("../../../infra/stages/dev.toml")),
+    ("load-stage", include_str!("../../../infra/stages/load-stage.toml")),
+    ("production", include_str!("../../../infra/stages/production.toml")),
+    ("real-stage", include_str!("../../../infra/stages/real-stage.toml")),
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageTable {
+    pub stage: String,
+    /// Ordered SMS providers: the first is tried first (`nexmo`, `sns`, `outbox`).
+    pub sms_providers: Vec<String>,
+    pub senders: Senders,
+    pub countries: Vec<Country>,
+    #[serde(default)]
+    pub limits: Limits,
+    /// Fictional numbers with fixed codes (never sent, exempt from limits); not in production.
+    #[serde(default)]
+    pub test_numbers: Vec<TestNumber>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Senders {
+    /// Sender id of SMS-MT when no network-specific one is set (`Mozilla@`).
+    pub mt_default: String,
+    /// The number devices text in the SMS-MO flow; absent disables that flow.
+    #[serde(default)]
+    pub mo_default: Option<String>,
+    /// `"<mcc>"` or `"<mcc><mnc>"` → sender number.
+    #[serde(default)]
+    pub mt: BTreeMap<String, String>,
+    /// `"<mcc>"` or `"<mcc><mnc>"` → MO number.
+    #[serde(default)]
+    pub mo: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Country {
+    pub name: String,
+    /// ISO 3166-1 alpha-2 regions of the numbers accepted for this country.
+    pub regions: Vec<String>,
+    pub mccs: Vec<String>,
+    /// Daily SMS cap for this country (circuit breaker); the stage default when absent.
+    #[serde(default)]
+    pub daily_sms_cap: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestNumber {
+    pub msisdn: String,
+    pub code: String,
+}
+
+/// Every limit of the service, with its default (see README "Limits" for the source of each).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    pub code_ttl_secs: i64,
+    pub wrong_tries_per_code: u32,
+    pub session_ttl_secs: i64,
+    pub verified_session_ttl_secs: i64,
+    pub max_certificate_secs: i64,
+    pub hawk_skew_secs: i64,
+    pub require_payload_hash: bool,
+    pub retry_after_secs: u64,
+    pub max_body_bytes: usize,
+    pub wrong_tries_per_number_per_day: u64,
+    pub sends_per_number_per_10_min: u64,
+    pub send_interval_per_number_secs: i64,
+    pub short_sends_per_session: u64,
+    pub requests_per_ip_per_minute: u64,
+    pub requests_per_ip_per_hour: u64,
+    pub sends_per_prefix_per_hour: u64,
+    pub sms_per_country_per_day: u64,
+    pub inbound_timestamp_window_secs: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            code_ttl_secs: 600,
+            wrong_tries_per_code: 3,
+            session_ttl_secs: 86_400,
+            verified_session_ttl_secs: 30 * 86_400,
+            max_certificate_secs: 86_400,
+            hawk_skew_secs: 60,
+            require_payload_hash: false,
+            retry_after_secs: 30,
+            max_body_bytes: 10 * 1024,
+            wrong_tries_per_number_per_day: 10,
+            sends_per_number_per_10_min: 5,
+            send_interval_per_number_secs: 30,
+            short_sends_per_session: 3,
+            requests_per_ip_per_minute: 50,
+            requests_per_ip_per_hour: 500,
+            sends_per_prefix_per_hour: 20,
+            sms_per_country_per_day: 10_000,
+            inbound_timestamp_window_secs: 86_400,
+        }
+    }
+}
+
+impl StageTable {
+    /// The table of a known stage.
+    pub fn load(stage: &str) -> Result<Self, ConfigError> {
+        let (_, text) = STAGE_FILES.iter().find(|(name, _)| *name == stage).ok_or_else(|| {
+            let names: Vec<_> = STAGE_FILES.iter().map(|(n, _)| *n).collect();
+            ConfigError::new(format!("unknown stage {stage:?}; known stages: {}", names.join(", ")))
+        })?;
+        let table = Self::parse(text)?;
+        if table.stage != stage {
+            return Err(ConfigError::new(format!(
+                "infra/stages/{stage}.toml says stage = {:?}",
+                table.stage
+            )));
+        }
+        Ok(table)
+    }
+
+    /// The names of the stages compiled into this build.
+    pub fn known_stages() -> impl Iterator<Item = &'static str> {
+        STAGE_FILES.iter().map(|(n, _)| *n)
+    }
+
+    /// Parses and checks a stage file; every mistake is reported with what to fix.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let table: StageTable =
+            toml::from_str(text).map_err(|e| ConfigError::new(format!("stage file: {e}")))?;
+        table.check()?;
+        Ok(table)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let fail = |m: String| Err(ConfigError::new(format!("stage {}: {m}", self.stage)));
+        if self.countries.is_empty() {
+            return fail("no country is served".into());
+        }
+        if self.sms_providers.is_empty() {
+            return fail("sms_providers is empty".into());
+        }
+        for p in &self.sms_providers {
+            if !["nexmo", "sns", "outbox"].contains(&p.as_str()) {
+                return fail(format!("unknown SMS provider {p:?} (nexmo, sns or outbox)"));
+            }
+        }
+        for c in &self.countries {
+            for mcc in &c.mccs {
+                if Mcc::parse(mcc).is_none() {
+                    return fail(format!("country {}: MCC {mcc:?} is not 3 digits", c.name));
+                }
+            }
+            for r in &c.regions {
+                if r.len() != 2 || !r.bytes().all(|b| b.is_ascii_uppercase()) {
+                    return fail(format!("country {}: region {r:?} is not ISO alpha-2", c.name));
+                }
+            }
+        }
+        for (kind, map) in [("mt", &self.senders.mt), ("mo", &self.senders.mo)] {
+            for key in map.keys() {
+                let ok = matches!(key.len(), 3 | 5 | 6) && key.bytes().all(|b| b.is_ascii_digit());
+                if !ok {
+                    return fail(format!("senders.{kind} key {key:?} is not <mcc> or <mcc><mnc>"));
+                }
+            }
+        }
+        for t in &self.test_numbers {
+            if Msisdn::parse(&t.msisdn).is_err() {
+                return fail(format!("test number {} is not a valid mobile number", t.msisdn));
+            }
+            if t.code.len() != 6 || !t.code.bytes().all(|b| b.is_ascii_digit()) {
+                return fail(format!("test number {}: code must be 6 digits", t.msisdn));
+            }
+        }
+        if self.stage == "production" && !self.test_numbers.is_empty() {
+            return fail(
+                "test numbers are not allowed in production: remove [[test_numbers]] from infra/stages/production.toml"
+                    .into(),
+            );
+        }
+        let l = &self.limits;
+        if l.code_ttl_secs <= 0 || l.code_ttl_secs > 600 {
+            return fail("limits.code_ttl_secs must be 1..=600 (NIST SP 800-63B: 10 minutes)".into());
+        }
+        if l.wrong_tries_per_code == 0 || l.max_certificate_secs <= 0 || l.hawk_skew_secs <= 0 {
+            return fail("limits must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// Sender of SMS-MT for a network: exact MCC+MNC, then MCC, then the default.
+    pub fn mt_sender(&self, mcc: &Mcc, mnc: Option<&Mnc>) -> &str {
+        lookup(&self.senders.mt, mcc, mnc).unwrap_or(&self.senders.mt_default)
+    }
+
+    /// The number to text in the SMS-MO flow, if the flow is offered for this network.
+    pub fn mo_verifier(&self, mcc: &Mcc, mnc: Option<&Mnc>) -> Option<&str> {
+        lookup(&self.senders.mo, mcc, mnc)
+            .or(self.senders.mo_default.as_deref())
+            .filter(|s| !s.is_empty())
+    }
+
+    pub fn country_of_mcc(&self, mcc: &Mcc) -> Option<&Country> {
+        self.countries.iter().find(|c| c.mccs.iter().any(|m| m == mcc.as_str()))
+    }
+
+    pub fn country_of_number(&self, msisdn: &Msisdn) -> Option<&Country> {
+        self.countries.iter().find(|c| c.regions.iter().any(|r| r == msisdn.region()))
+    }
+
+    /// The MCC to use for a number when the network did not say (first MCC of its country).
+    pub fn default_mcc_for(&self, msisdn: &Msisdn) -> Option<Mcc> {
+        self.country_of_number(msisdn)
+            .and_then(|c| c.mccs.first())
+            .and_then(|m| Mcc::parse(m))
+    }
+
+    pub fn test_code_for(&self, msisdn: &Msisdn) -> Option<&str> {
+        self.test_numbers
+            .iter()
+            .find(|t| Msisdn::parse(&t.msisdn).is_ok_and(|m| m == *msisdn))
+            .map(|t| t.code.as_str())
+    }
+
+    pub fn daily_cap(&self, country: &Country) -> u64 {
+        country.daily_sms_cap.unwrap_or(self.limits.sms_per_country_per_day)
+    }
+}
+
+fn lookup<'a>(map: &'a BTreeMap<String, String>, mcc: &Mcc, mnc: Option<&Mnc>) -> Option<&'a str> {
+    mnc.and_then(|mnc| map.get(&format!("{mcc}{}", mnc.as_str())))
+        .or_else(|| map.get(mcc.as_str()))
+        .map(String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stage_file_loads() {
+        for stage in StageTable::known_stages() {
+            let t = StageTable::load(stage).unwrap_or_else(|e| panic!("{stage}: {e}"));
+            assert_eq!(t.stage, stage);
+        }
+        assert!(StageTable::load("nope").is_err());
+    }
+
+    #[test]
+    fn stages_serve_the_designed_countries() {
+        let usa = ["302", "310", "311", "312", "313", "314", "315", "316", "332", "544"];
+        for stage in ["dev", "load-stage", "production", "real-stage"] {
+            let t = StageTable::load(stage).unwrap();
+            for mcc in usa {
+                assert!(t.country_of_mcc(&Mcc::parse(mcc).unwrap()).is_some(), "{stage} {mcc}");
+            }
+        }
+        let dev = StageTable::load("dev").unwrap();
+        for mcc in ["208", "308", "340", "543", "546", "547", "647", "742", "214"] {
+            assert!(dev.country_of_mcc(&Mcc::parse(mcc).unwrap()).is_some(), "dev {mcc}");
+        }
+        let prod = StageTable::load("production").unwrap();
+        assert!(prod.country_of_mcc(&Mcc::parse("208").unwrap()).is_none());
+        assert_eq!(StageTable::load("load-stage").unwrap().sms_providers, ["outbox"]);
+        assert!(prod.test_numbers.is_empty());
+    }
+
+    const MINIMAL: &str = r#"
+stage = "dev"
+sms_providers = ["outbox"]
+[senders]
+mt_default = "Mozilla@"
+mo_default = "456"
+[senders.mt]
+"208" = "+33700000001"
+"21407" = "1234"
+[[countries]]
+name = "France"
+regions = ["FR"]
+mccs = ["208"]
+"#;
+
+    #[test]
+    fn sender_lookup_goes_exact_then_mcc_then_default() {
+        let t = StageTable::parse(MINIMAL).unwrap();
+        let mcc = |s| Mcc::parse(s).unwrap();
+        assert_eq!(t.mt_sender(&mcc("214"), Mnc::parse("07").as_ref()), "1234");
+        assert_eq!(t.mt_sender(&mcc("208"), Mnc::parse("10").as_ref()), "+33700000001");
+        assert_eq!(t.mt_sender(&mcc("208"), None), "+33700000001");
+        assert_eq!(t.mt_sender(&mcc("514"), None), "Mozilla@");
+        assert_eq!(t.mo_verifier(&mcc("514"), None), Some("456"));
+        let no_mo = StageTable::parse(&MINIMAL.replace("mo_default = \"456\"", "mo_default = \"\""))
+            .unwrap();
+        assert_eq!(no_mo.mo_verifier(&mcc("514"), None), None);
+    }
+
+    #[test]
+    fn mistakes_are_reported_clearly() {
+        let bad_mcc = MINIMAL.replace("mccs = [\"208\"]", "mccs = [\"2O8\"]");
+        assert!(StageTable::parse(&bad_mcc).unwrap_err().0.contains("MCC \"2O8\""));
+        let typo = MINIMAL.replace("mt_default", "mt_defualt");
+        assert!(StageTable::parse(&typo).is_err());
+        let provider = MINIMAL.replace("[\"outbox\"]", "[\"carrier-pigeon\"]");
+        assert!(StageTable::parse(&provider).unwrap_err().0.contains("carrier-pigeon"));
+    }
+
+    #[test]
+    fn production_refuses_test_numbers() {
+        let prod = MINIMAL.replace("stage = \"dev\"", "stage = \"production\"")
+            + "[[test_numbers]]\nmsisdn = \"+33612345678\"\ncode = \"123456\"\n";
+        let err = StageTable::parse(&prod).unwrap_err();
+        assert!(err.0.contains("not allowed in production"), "{err}");
+        let dev = MINIMAL.to_owned() + "[[test_numbers]]\nmsisdn = \"+33612345678\"\ncode = \"123456\"\n";
+        let t = StageTable::parse(&dev).unwrap();
+        assert_eq!(t.test_code_for(&Msisdn::parse("+33612345678").unwrap()), Some("123456"));
+    }
+}

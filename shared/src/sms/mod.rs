@@ -1,0 +1,49 @@
+//! Sending SMS: one trait, implemented by the fake gateway (outbox) here and by the real
+//! providers in their own modules.
+
+mod outbox;
+pub mod text;
+
+pub use outbox::{Outbox, RecordedSms};
+
+use async_trait::async_trait;
+
+/// One SMS to send.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutboundSms {
+    /// Sender id or number (`mtSender` of the stage table).
+    pub from: String,
+    /// E.164 destination.
+    pub to: String,
+    pub text: String,
+}
+
+impl std::fmt::Debug for OutboundSms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Neither the number nor the code belongs in a log line.
+        write!(f, "OutboundSms(from={}, {} chars)", self.from, self.text.chars().count())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SmsError {
+    #[error("the provider refused the message: {0}")]
+    Rejected(String),
+    #[error("the provider could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the provider did not answer in time")]
+    Timeout,
+}
+
+#[async_trait]
+pub trait SmsSender: Send + Sync {
+    /// A short name for logs (`nexmo`, `sns`, `outbox`).
+    fn name(&self) -> &str;
+
+    async fn send(&self, sms: &OutboundSms) -> Result<(), SmsError>;
+
+    /// Health check for `/__heartbeat__` (without sending anything).
+    async fn check(&self) -> Result<(), SmsError> {
+        Ok(())
+    }
+}

@@ -13,5 +13,6 @@ pub mod random;
 pub mod runtime;
 pub mod sms;
 pub mod store;
+pub mod testkit;
 
 pub use error::{ApiError, Errno};

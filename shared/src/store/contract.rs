@@ -63,6 +63,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     a_code_is_consumed_once(store.as_ref()).await;
     withdraw_and_delete(store.as_ref()).await;
     insert_once_and_counters(store.as_ref()).await;
+    mailboxes_keep_order_and_expire(store.as_ref()).await;
     concurrent_right_codes_verify_once(store.clone()).await;
     concurrent_wrong_codes_count_exactly_the_limit(store.clone()).await;
     concurrent_numbers_one_wins(store.clone()).await;
@@ -180,6 +181,16 @@ async fn insert_once_and_counters(store: &dyn Store) {
         1,
         "a new window starts from zero"
     );
+}
+
+async fn mailboxes_keep_order_and_expire(store: &dyn Store) {
+    let to = fresh_name("33600000000");
+    assert!(store.messages(&to, NOW).await.unwrap().is_empty());
+    store.append_message(&to, r#"{"text":"one"}"#, NOW + 10).await.unwrap();
+    store.append_message(&to, r#"{"text":"two"}"#, NOW + 20).await.unwrap();
+    store.append_message(&fresh_name("other"), "x", NOW + 20).await.unwrap();
+    assert_eq!(store.messages(&to, NOW).await.unwrap(), [r#"{"text":"one"}"#, r#"{"text":"two"}"#]);
+    assert_eq!(store.messages(&to, NOW + 10).await.unwrap(), [r#"{"text":"two"}"#], "expired");
 }
 
 async fn concurrent_right_codes_verify_once(store: Arc<dyn Store>) {

@@ -17,6 +17,8 @@ struct Tables {
     sessions: HashMap<SessionKey, SessionRecord>,
     /// key → (value, expires_at): counters, nonces and seen message ids.
     counters: HashMap<String, (u64, i64)>,
+    /// destination → [(message, expires_at)].
+    mailboxes: HashMap<String, Vec<(String, i64)>>,
 }
 
 #[derive(Default)]
@@ -176,6 +178,20 @@ impl Store for MemoryStore {
     async fn counter(&self, key: &str, now: i64) -> StoreResult<u64> {
         let t = self.lock()?;
         Ok(t.counters.get(key).filter(|(_, exp)| *exp > now).map_or(0, |(v, _)| *v))
+    }
+
+    async fn append_message(&self, to: &str, message: &str, expires_at: i64) -> StoreResult<()> {
+        let mut t = self.lock()?;
+        t.mailboxes.entry(to.to_owned()).or_default().push((message.to_owned(), expires_at));
+        Ok(())
+    }
+
+    async fn messages(&self, to: &str, now: i64) -> StoreResult<Vec<String>> {
+        let t = self.lock()?;
+        Ok(t.mailboxes
+            .get(to)
+            .map(|m| m.iter().filter(|(_, exp)| *exp > now).map(|(m, _)| m.clone()).collect())
+            .unwrap_or_default())
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -138,6 +138,13 @@ pub trait Store: Send + Sync {
     /// The counter's value (0 if absent or expired).
     async fn counter(&self, key: &str, now: i64) -> StoreResult<u64>;
 
+    /// The fake gateway's mailbox (load-stage, where Lambda instances share nothing but the
+    /// store): appends one message (JSON) for the destination `to` (digits, no `+`).
+    async fn append_message(&self, to: &str, message: &str, expires_at: i64) -> StoreResult<()>;
+
+    /// The unexpired messages for `to`, oldest first.
+    async fn messages(&self, to: &str, now: i64) -> StoreResult<Vec<String>>;
+
     /// Health check for `/__heartbeat__`.
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -43,7 +43,7 @@ Runs every test of the workspace, stopping at the first failure:
   servers  start DynamoDB Local and moto_server on free 127.0.0.1 ports (logs in .tools/logs/)
            and export AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
            AWS_ENDPOINT_URL_{DYNAMODB,SNS,SECRETS_MANAGER}, MOTO_URL, MOBILEID_REQUIRE_SERVERS=1
-  fmt      run_child cargo fmt --all -- --check
+  fmt      cargo fmt --all -- --check
   clippy   cargo clippy --workspace --all-targets -- -D warnings
   test     cargo test --workspace [CARGO_TEST_ARGS]
   interop  cargo build -p mobileid-local, start it on a free port, and run
@@ -78,6 +78,8 @@ LOGS="$TOOLS/logs"
 VENV="$TOOLS/venv"
 VENV_PY="$VENV/bin/python"
 DDB_PREFIX="$TOOLS/dynamodb"
+use_venv_for_helpers() { if [[ -x $VENV_PY ]]; then HELPER_PY=$VENV_PY; fi; }
+use_venv_for_helpers # the pyenv shim costs ~0.2 s per python3 call; the venv's python does not
 
 is_stage() {
     local s
@@ -195,6 +197,7 @@ install_python_tools() {
     if [[ -f $stamp && $(<"$stamp") == "$want" && -x $VENV/bin/moto_server ]] &&
         "$VENV_PY" -c '' 2>/dev/null; then
         info "Python venv with ${PY_REQUIREMENTS[*]} already in .tools/venv"
+        use_venv_for_helpers
         return 0
     fi
     ensure_python_venv
@@ -205,9 +208,13 @@ install_python_tools() {
     if ! { [[ -x $VENV_PY ]] && "$VENV_PY" -c '' 2>/dev/null; }; then
         python3 -m venv --clear "$VENV"
     fi
-    "$VENV_PY" -m pip install --quiet --disable-pip-version-check --progress-bar off "${PY_REQUIREMENTS[@]}"
+    # Keep pip's byte-compilation (about 18 s of a cold install): PYTHONDONTWRITEBYTECODE is set
+    # on these machines, so without it moto_server would recompile its imports on every start.
+    "$VENV_PY" -m pip install --quiet --disable-pip-version-check --progress-bar off \
+        "${PY_REQUIREMENTS[@]}"
     [[ -x $VENV/bin/moto_server ]] || die "moto_server missing from $VENV/bin after pip install"
     printf '%s\n' "$want" >"$stamp"
+    use_venv_for_helpers
     info "installed in $(fmt_ms $(($(now_ms) - t0))): $("$VENV_PY" -m pip freeze 2>/dev/null |
         grep -i -E '^(moto|mohawk|requests)==' | tr '\n' ' ')"
 }
@@ -245,6 +252,7 @@ stage_servers() {
     wait_tcp dynamodb-local "$ddb_pid" "$ddb_port" "$LOGS/dynamodb-local.log" "$SERVER_START_TIMEOUT"
 
     export AWS_REGION=us-east-1
+    export AWS_DEFAULT_REGION=us-east-1 # for Python (boto3) tools in later stages
     export AWS_ACCESS_KEY_ID=test
     export AWS_SECRET_ACCESS_KEY=test
     export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
@@ -290,7 +298,7 @@ stage_interop() {
     port=$(free_port 127.0.0.1)
     url="http://127.0.0.1:$port"
     start_server mobileid-local "$log" "$ROOT" "$bin" --listen "127.0.0.1:$port"
-    wait_http_ok mobileid-local "$LAST_SERVER_PID" "$url/__lbheartbeat__" "$log" "$SERVER_START_TIMEOUT" "$VENV_PY"
+    wait_http_ok mobileid-local "$LAST_SERVER_PID" "$url/__lbheartbeat__" "$log" "$SERVER_START_TIMEOUT"
 
     run_child "$VENV_PY" "$ROOT/infra/interop/hawk_interop.py" "$url" || rc=$?
     if [[ $rc -ne 0 ]]; then

@@ -54,9 +54,12 @@ apt_install() {
 # Ports and servers
 # ---------------------------------------------------------------------------
 
+# The Python used by these helpers; set HELPER_PY to a venv's python to skip slow shims (pyenv).
+HELPER_PY=${HELPER_PY:-python3}
+
 # free_port [HOST] -> a TCP port that is free on HOST (default 127.0.0.1; "" = all interfaces).
 free_port() {
-    python3 - "${1-127.0.0.1}" <<'EOF'
+    "$HELPER_PY" - "${1-127.0.0.1}" <<'EOF'
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.bind((sys.argv[1], 0))
@@ -157,12 +160,12 @@ wait_tcp() {
     info "$name is accepting connections on 127.0.0.1:$port after $(fmt_ms $(($(now_ms) - start)))"
 }
 
-# wait_http_ok NAME PID URL LOGFILE TIMEOUT_S [PYTHON]: poll URL with GET until it answers 200.
+# wait_http_ok NAME PID URL LOGFILE TIMEOUT_S: poll URL with GET until it answers 200.
 wait_http_ok() {
-    local name=$1 pid=$2 url=$3 log=$4 timeout=$5 py=${6:-python3}
+    local name=$1 pid=$2 url=$3 log=$4 timeout=$5
     local start rc=0
     start=$(now_ms)
-    "$py" - "$url" "$pid" "$timeout" <<'EOF' || rc=$?
+    "$HELPER_PY" - "$url" "$pid" "$timeout" <<'EOF' || rc=$?
 import os, sys, time, urllib.request, urllib.error
 url, pid, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 deadline = time.monotonic() + timeout

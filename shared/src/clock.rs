@@ -44,6 +44,11 @@ impl ManualClock {
         self.0.fetch_add(secs * 1000, Ordering::SeqCst);
     }
 
+    /// Now, in epoch seconds (the trait method, without importing the trait).
+    pub fn now_secs_for_tests(&self) -> i64 {
+        Clock::now_secs(self)
+    }
+
     pub fn set_ms(&self, now_ms: i64) {
         self.0.store(now_ms, Ordering::SeqCst);
     }

@@ -7,7 +7,7 @@ use crate::api::{AppState, InboundVerifier, Services};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigError, ServiceSecrets, Settings, StoreKind};
 use crate::random::{OsRandomness, Randomness};
-use crate::sms::{Outbox, SmsSender};
+use crate::sms::{self, SmsSender};
 use crate::store::{MemoryStore, Store};
 
 /// Where the process runs, which decides what may be defaulted.
@@ -103,29 +103,21 @@ pub async fn build_services(
     let store: Arc<dyn Store> = match (overrides.store, settings.store) {
         (Some(store), _) => store,
         (None, StoreKind::Memory) => Arc::new(MemoryStore::new()),
-        (None, StoreKind::DynamoDb) => {
-            return Err(ConfigError::new("MOBILEID_STORE=dynamodb is not available in this build"));
-        }
+        // The tables are the stack's (SAM template); a missing one makes the heartbeat fail.
+        (None, StoreKind::DynamoDb) => Arc::new(crate::store::DynamoStore::from_settings(&settings).await),
     };
-    let mut outbox = None;
-    let sms: Arc<dyn SmsSender> = match overrides.sms {
-        Some(sms) => sms,
+    // The verifier first: a Lambda without a signature secret stops here, before any client.
+    let inbound_verifier = match overrides.inbound_verifier {
+        Some(verifier) => verifier,
+        None => sms::build::inbound_verifier(secrets, host, settings.stage.limits.inbound_timestamp_window_secs)?,
+    };
+    let (sms, outbox) = match overrides.sms {
+        Some(sms) => (sms, None),
         None => {
-            let providers = if host == Host::Local { vec!["outbox".to_owned()] } else { settings.sms_providers.clone() };
-            if providers.iter().all(|p| p == "outbox") {
-                let o = Arc::new(Outbox::new(overrides.clock.clone()));
-                outbox = Some(o.clone());
-                o
-            } else {
-                return Err(ConfigError::new(format!(
-                    "SMS providers {providers:?} are not available in this build"
-                )));
-            }
+            let setup = sms::build::sms_setup(&settings, secrets, host, &store, &overrides.clock).await?;
+            (setup.sender, setup.fake_gateway)
         }
     };
-    let inbound_verifier = overrides
-        .inbound_verifier
-        .unwrap_or_else(|| Arc::new(crate::api::AcceptUnsigned));
     Ok(Arc::new(Services {
         ids: secrets.keyed_ids()?,
         signer: secrets.signer()?,

@@ -58,6 +58,7 @@ impl TestResponse {
 
 pub struct TestAppBuilder {
     vars: Vec<(String, String)>,
+    stage_toml: Option<String>,
     store: Option<Arc<dyn Store>>,
     sms: Option<Arc<dyn SmsSender>>,
 }
@@ -66,6 +67,12 @@ impl TestAppBuilder {
     /// A `MOBILEID_*` setting.
     pub fn var(mut self, name: &str, value: &str) -> Self {
         self.vars.push((name.into(), value.into()));
+        self
+    }
+
+    /// Replaces the stage table with this TOML (limits and countries made for one test).
+    pub fn stage_toml(mut self, toml: &str) -> Self {
+        self.stage_toml = Some(toml.to_owned());
         self
     }
 
@@ -82,10 +89,13 @@ impl TestAppBuilder {
 
     pub async fn build(self) -> TestApp {
         let vars = self.vars;
-        let settings = Settings::from_vars(|name| {
+        let mut settings = Settings::from_vars(|name| {
             vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
         })
         .expect("test settings are valid");
+        if let Some(toml) = &self.stage_toml {
+            settings.stage = crate::config::StageTable::parse(toml).expect("test stage table is valid");
+        }
         let clock = ManualClock::starting_now();
         let outbox = Arc::new(Outbox::new(Arc::new(clock.clone())));
         let overrides = Overrides {
@@ -113,6 +123,7 @@ impl TestApp {
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder {
             vars: Vec::new(),
+            stage_toml: None,
             store: None,
             sms: None,
         }
@@ -144,6 +155,22 @@ impl TestApp {
         assert_eq!(res.status, StatusCode::OK, "register: {:?}", res.json());
         let token = res.json()["msisdnSessionToken"].as_str().expect("a token").to_owned();
         Device::from_token(&token)
+    }
+
+    /// A Hawk-signed POST by `device` (payload hash included).
+    pub async fn post_as(&self, device: &Device, path: &str, body: &Value) -> TestResponse {
+        self.call(device.request(&self.clock, Method::POST, path, Some(body))).await
+    }
+
+    /// `sms/mt/verify` for `e164` on a network of `mcc`.
+    pub async fn ask_code(&self, device: &Device, e164: &str, mcc: &str, short: bool) -> TestResponse {
+        let body = serde_json::json!({"msisdn": e164, "mcc": mcc, "shortVerificationCode": short});
+        self.post_as(device, "/v1/msisdn/sms/mt/verify", &body).await
+    }
+
+    /// `sms/verify_code` with `code`.
+    pub async fn submit_code(&self, device: &Device, code: &str) -> TestResponse {
+        self.post_as(device, "/v1/msisdn/sms/verify_code", &serde_json::json!({"code": code})).await
     }
 
     /// The messages the fake gateway holds for `e164`.

@@ -1,12 +1,15 @@
 //! `mobileid-local`: every route of the four functions in one process, with an in-memory store
-//! and a fake SMS gateway whose messages are readable at `/__sms__/`. No set-up needed: keys
+//! (or DynamoDB, `MOBILEID_STORE=dynamodb`) and a fake SMS gateway whose messages are readable
+//! at `/__sms__/`. No set-up needed: keys
 //! and secrets are generated for the run unless `MOBILEID_SECRET_JSON` gives them.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
-use mobileid::config::Settings;
+use mobileid::config::{Settings, StoreKind};
+use mobileid::store::{DynamoStore, Store};
 use mobileid::runtime::{self, Host, Overrides};
 
 /// Runs the whole Mobile-ID service locally (all four functions in one process).
@@ -40,13 +43,15 @@ async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Err
     })?;
     let secrets = runtime::load_secrets(&settings, Host::Local).await?;
     let stage = settings.stage.stage.clone();
-    let state = runtime::build_services(settings, &secrets, Host::Local, Overrides::default()).await?;
-    let app = mobileid::api::local_router(state);
+    let (store, store_name, extra_routes) = local_store(&settings).await?;
+    let overrides = Overrides { store, ..Overrides::default() };
+    let state = runtime::build_services(settings, &secrets, Host::Local, overrides).await?;
+    let app = mobileid::api::local_router(state).merge(extra_routes);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let url = format!("http://{}", listener.local_addr()?);
-    println!("mobileid-local listening on {url} (stage {stage}, in-memory store)");
+    println!("mobileid-local listening on {url} (stage {stage}, {store_name})");
     println!("  fake SMS gateway: {url}/__sms__/  (JSON: {url}/__sms__/receive?to=<number without +>)");
     println!("  started in {} ms; Ctrl-C stops it", started.elapsed().as_millis());
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -55,4 +60,37 @@ async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Err
         })
         .await?;
     Ok(())
+}
+
+/// With `MOBILEID_STORE=dynamodb`: the DynamoDB store (tables created if missing, on the
+/// endpoint `AWS_ENDPOINT_URL_DYNAMODB` names) and `GET /__store__/stats`, its request
+/// counters, which the load test reads to cost each flow. Otherwise the default memory store.
+async fn local_store(
+    settings: &Settings,
+) -> Result<(Option<Arc<dyn Store>>, String, axum::Router), Box<dyn std::error::Error>> {
+    if settings.store != StoreKind::DynamoDb {
+        return Ok((None, "in-memory store".into(), axum::Router::new()));
+    }
+    let store = Arc::new(DynamoStore::from_settings(settings).await);
+    store
+        .create_tables_if_missing()
+        .await
+        .map_err(|e| format!("DynamoDB tables {} / {}: {e}", settings.sessions_table, settings.counters_table))?;
+    let name = format!("DynamoDB store: tables {}, {}", store.sessions_table(), store.counters_table());
+    let stats = {
+        let store = store.clone();
+        axum::Router::new().route(
+            "/__store__/stats",
+            axum::routing::get(move || {
+                let store = store.clone();
+                async move {
+                    let mut body = store.request_counts().to_json();
+                    body["sessionsTable"] = store.sessions_table().into();
+                    body["countersTable"] = store.counters_table().into();
+                    axum::Json(body)
+                }
+            }),
+        )
+    };
+    Ok((Some(store), name, stats))
 }

@@ -1,1 +1,130 @@
-fn main() {}
+//! `mobileid`: the operator's tool for a Mobile-ID stage. It creates the stage secret, derives
+//! the public JWKS from it, checks stage tables before they ship, and verifies certificates.
+//! Everything it knows comes from the shared crate (`mobileid::config`, `mobileid::crypto`), so
+//! it accepts exactly what the functions accept.
+
+mod cert;
+mod input;
+mod secret;
+mod stage;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  # A fresh secret for the dev stack, then its public keys
+  mobileid secret generate --stage dev > secret.json
+  mobileid jwks --secret secret.json
+
+  # Check a stage table before committing it (a shipped stage by name, or any file)
+  mobileid stage check production
+  mobileid stage check infra/stages/dev.toml
+
+  # Verify a certificate against the keys a stage publishes
+  curl -s https://<api>/.well-known/jwks.json > jwks.json
+  mobileid cert verify --jwks jwks.json cert.jwt
+  mobileid cert verify --jwks https://<api>/.well-known/jwks.json - < cert.jwt
+
+Exit status: 0 on success, 1 when a check or verification fails, 2 on a usage error.
+See docs/deployment.md for where each of these fits in a deployment.";
+
+/// Operates a Mobile-ID stage: its secret, its keys, its stage table, its certificates.
+#[derive(Parser, Debug)]
+#[command(name = "mobileid", version, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The stage secret kept in Secrets Manager (signing key, HMAC secrets, Nexmo credentials).
+    #[command(subcommand)]
+    Secret(SecretCommand),
+
+    /// Prints the public JWKS (the signing key's public half with its kid) of a stage secret.
+    ///
+    /// This is what the stage serves at /.well-known/jwks.json once the secret is in place.
+    #[command(after_help = "Example:\n  mobileid jwks --secret secret.json > jwks.json")]
+    Jwks {
+        /// The secret JSON: a file, or `-` for standard input.
+        #[arg(long, value_name = "FILE|-")]
+        secret: String,
+    },
+
+    /// Stage tables (infra/stages/*.toml): countries, SMS providers, limits.
+    #[command(subcommand)]
+    Stage(StageCommand),
+
+    /// Identity certificates issued by POST /v1/certificate/sign.
+    #[command(subcommand)]
+    Cert(CertCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum SecretCommand {
+    /// Prints a fresh stage secret (JSON) on standard output; what to do next goes to stderr.
+    ///
+    /// The secret holds a new P-256 signing key and new random HMAC secrets. The Nexmo
+    /// credentials are left empty for the operator to fill in from the Nexmo dashboard.
+    #[command(after_help = "Example:\n  mobileid secret generate --stage dev > secret.json")]
+    Generate {
+        /// The stage the secret is for: dev, load-stage, production or real-stage.
+        #[arg(long)]
+        stage: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum StageCommand {
+    /// Loads and validates a stage table and prints a summary; fails with the reason otherwise.
+    #[command(after_help = "Examples:\n  mobileid stage check dev\n  mobileid stage check ./my-stage.toml")]
+    Check {
+        /// A shipped stage's name (dev, load-stage, production, real-stage) or a .toml file.
+        #[arg(value_name = "NAME|FILE")]
+        stage: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CertCommand {
+    /// Verifies an ES256 certificate's signature against a JWKS and prints its header and claims.
+    ///
+    /// Fails (exit 1) when the signature does not verify, no key has the certificate's kid, or the
+    /// certificate has expired (unless --ignore-expiry).
+    #[command(after_help = "Example:\n  mobileid cert verify --jwks jwks.json cert.jwt")]
+    Verify {
+        /// The keys: a JWKS file ({"keys": [...]}), a /.well-known/browserid document, or an
+        /// https:// URL serving either (plain http:// only to a loopback address).
+        #[arg(long, value_name = "FILE|URL")]
+        jwks: String,
+        /// The certificate (JWS compact form, or the {"cert": ...} answer of /certificate/sign):
+        /// a file, or `-` for standard input.
+        #[arg(value_name = "CERT|-")]
+        cert: String,
+        /// Accept a certificate whose `exp` has passed (to inspect old certificates).
+        #[arg(long)]
+        ignore_expiry: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Secret(SecretCommand::Generate { stage }) => secret::generate(&stage),
+        Command::Jwks { secret } => secret::jwks(&secret),
+        Command::Stage(StageCommand::Check { stage }) => stage::check(&stage),
+        Command::Cert(CertCommand::Verify { jwks, cert, ignore_expiry }) => {
+            cert::verify(&jwks, &cert, ignore_expiry)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("mobileid: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

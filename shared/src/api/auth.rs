@@ -22,8 +22,9 @@ pub struct Authenticated {
     pub session_key: SessionKey,
     pub session: SessionRecord,
     pub params: Params,
-    /// Where the request came from, for the per-client limits.
     pub headers: HeaderMap,
+    /// Where the request came from, for the per-client limits.
+    pub client_ip: Option<std::net::IpAddr>,
     server_authorization: Option<HeaderValue>,
 }
 
@@ -96,6 +97,7 @@ impl FromRequest<AppState> for Authenticated {
             hawk_id,
             session_key,
             session,
+            client_ip: super::client::client_ip(&parts.extensions),
             headers: parts.headers,
             server_authorization,
         })

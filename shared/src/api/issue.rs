@@ -3,6 +3,7 @@
 //! send the SMS — and withdraw the code if the SMS could not be sent.
 
 use super::AppState;
+use super::limits::Limiter;
 use crate::crypto::{SessionKey, Sealed, seal};
 use crate::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn, VerificationCode};
 use crate::error::ApiError;
@@ -55,6 +56,12 @@ pub async fn issue_and_send(state: &AppState, req: CodeRequest<'_>) -> Result<()
     screen(state, req.msisdn, req.mcc)?;
     let stage = &state.settings.stage;
     let test_code = stage.test_code_for(req.msisdn);
+    if test_code.is_none() {
+        let limiter = Limiter::new(state);
+        limiter.sends_to(req.msisdn).await?;
+        let country = stage.country_of_number(req.msisdn).expect("screened above");
+        limiter.country(country).await?;
+    }
     let code = match test_code {
         Some(fixed) => VerificationCode::parse(fixed).expect("stage files are checked at load"),
         None => VerificationCode::generate(req.kind, state.rng.as_ref()),

@@ -3,10 +3,13 @@
 
 pub mod auth;
 pub mod body;
+mod client;
 mod issue;
+mod limits;
 mod routes;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::extract::State;
@@ -19,7 +22,7 @@ use crate::config::{Limits, Settings};
 use crate::crypto::{CertificateSigner, KeyedIds};
 use crate::error::{ApiError, Errno};
 use crate::random::Randomness;
-use crate::sms::{Outbox, SmsSender};
+use crate::sms::{FakeGateway, SmsSender};
 use crate::store::{Store, StoreError};
 
 pub use routes::inbound::{AcceptUnsigned, InboundVerifier};
@@ -33,8 +36,9 @@ pub struct Services {
     pub rng: Arc<dyn Randomness>,
     pub ids: KeyedIds,
     pub signer: CertificateSigner,
-    /// The fake gateway, when SMS go there (local server, load-stage): serves `/__sms__/`.
-    pub outbox: Option<Arc<Outbox>>,
+    /// The fake gateway's read side, when SMS go there (local server, load-stage): serves
+    /// `/receive` and `/__sms__/`.
+    pub outbox: Option<Arc<dyn FakeGateway>>,
     /// Checks that an inbound-SMS callback really comes from the provider.
     pub inbound_verifier: Arc<dyn InboundVerifier>,
 }
@@ -55,12 +59,16 @@ impl Services {
 
 /// `start-verification`: discover, register, unregister, sms/mt/verify and the service routes.
 pub fn start_verification_router(state: AppState) -> Router {
-    finish(routes::start::routes().merge(routes::service::routes()), state)
+    let routes = routes::start::routes()
+        .merge(routes::service::routes())
+        .merge(routes::openapi::routes());
+    finish(routes, state)
 }
 
-/// `inbound-sms`: the provider's webhook.
+/// `inbound-sms`: the provider's webhook; on stages with the fake gateway, also its read
+/// endpoint (the function URL is the stack's one public URL outside the API).
 pub fn inbound_sms_router(state: AppState) -> Router {
-    finish(routes::inbound::routes(), state)
+    finish(routes::inbound::routes().merge(routes::fake_sms::read_routes()), state)
 }
 
 /// `verify-code`: sms/verify_code.
@@ -80,16 +88,22 @@ pub fn local_router(state: AppState) -> Router {
         .merge(routes::inbound::routes())
         .merge(routes::verify::routes())
         .merge(routes::certificate::routes())
-        .merge(routes::fake_sms::routes());
+        .merge(routes::fake_sms::routes())
+        .merge(routes::openapi::routes());
     finish(all, state)
 }
 
 /// What every router shares: JSON 404/405, a JSON 500 instead of a dropped connection on a
 /// panic, and the `Timestamp` header clients use to correct their clocks.
 fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    let in_flight = Arc::new(AtomicUsize::new(0));
     routes
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(axum::middleware::from_fn_with_state(
+            (state.clone(), in_flight),
+            shed_load,
+        ))
         .layer(axum::middleware::map_response_with_state(state.clone(), add_timestamp))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
@@ -97,6 +111,31 @@ fn finish(routes: Router<AppState>, state: AppState) -> Router {
                 .into_response()
         }))
         .with_state(state)
+}
+
+/// Past `max_in_flight` concurrent requests, answer 503 + Retry-After at once instead of
+/// queueing until everything times out.
+async fn shed_load(
+    State((state, in_flight)): State<(AppState, Arc<AtomicUsize>)>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let max = state.limits().max_in_flight;
+    if in_flight.fetch_add(1, Ordering::SeqCst) >= max {
+        in_flight.fetch_sub(1, Ordering::SeqCst);
+        tracing::warn!(max, "shedding load");
+        return ApiError::backend(state.limits().retry_after_secs, "Service Unavailable: overloaded; retry later.")
+            .into_response();
+    }
+    // Decrements even if the handler panics or the client goes away mid-request.
+    struct Release(Arc<AtomicUsize>);
+    impl Drop for Release {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let _release = Release(in_flight);
+    next.run(request).await
 }
 
 async fn add_timestamp(State(state): State<AppState>, mut response: Response) -> Response {

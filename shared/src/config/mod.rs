@@ -6,7 +6,7 @@ mod settings;
 mod stage;
 
 pub use secrets::{NexmoSecrets, ServiceSecrets};
-pub use settings::{Settings, StoreKind};
+pub use settings::{BearerToken, Settings, StoreKind};
 pub use stage::{Country, Limits, Senders, StageTable, TestNumber};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -33,6 +33,34 @@ pub struct Settings {
     pub sms_timeout_ms: u64,
     /// Total SMS attempts across providers.
     pub sms_attempts: usize,
+    /// Bearer token of the fake gateway's read endpoints (`GET /receive`); required in Lambda.
+    pub fake_sms_token: Option<BearerToken>,
+}
+
+/// A shared token a caller presents as `Authorization: Bearer <token>`; never printed.
+#[derive(Clone)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    pub fn new(token: impl Into<String>) -> Self {
+        BearerToken(token.into())
+    }
+
+    /// Whether an `Authorization` header value carries this token (constant-time compare).
+    pub fn admits(&self, authorization: Option<&str>) -> bool {
+        use subtle::ConstantTimeEq;
+        let presented = authorization
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or("");
+        !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(self.0.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerToken(redacted)")
+    }
 }
 
 impl Settings {
@@ -89,6 +117,7 @@ impl Settings {
                 .unwrap_or_else(|| "https://rest.nexmo.com/sms/json".into()),
             sms_timeout_ms: number("MOBILEID_SMS_TIMEOUT_MS", 3000)?,
             sms_attempts: number("MOBILEID_SMS_ATTEMPTS", 3)? as usize,
+            fake_sms_token: get("MOBILEID_FAKE_SMS_TOKEN").map(|t| BearerToken::new(t.trim())),
         })
     }
 
@@ -125,6 +154,18 @@ mod tests {
         assert_eq!(s.default_port, 443);
         assert_eq!(s.issuer, "mobileid.example.com");
         assert_eq!(s.public_url, "https://mobileid.example.com");
+    }
+
+    #[test]
+    fn the_fake_gateway_token_admits_only_its_bearer() {
+        let s = settings(&[("MOBILEID_FAKE_SMS_TOKEN", "tok-123")]).unwrap();
+        let token = s.fake_sms_token.expect("set");
+        assert!(token.admits(Some("Bearer tok-123")));
+        for wrong in [None, Some(""), Some("Bearer "), Some("Bearer tok-12"), Some("tok-123"), Some("Basic tok-123")] {
+            assert!(!token.admits(wrong), "{wrong:?}");
+        }
+        assert!(!format!("{token:?}").contains("tok-123"));
+        assert!(settings(&[]).unwrap().fake_sms_token.is_none());
     }
 
     #[test]

@@ -89,6 +89,8 @@ pub struct Limits {
     pub sends_per_prefix_per_hour: u64,
     pub sms_per_country_per_day: u64,
     pub inbound_timestamp_window_secs: i64,
+    /// Requests one process serves at once before it sheds load with 503 + Retry-After.
+    pub max_in_flight: usize,
 }
 
 impl Default for Limits {
@@ -112,6 +114,7 @@ impl Default for Limits {
             sends_per_prefix_per_hour: 20,
             sms_per_country_per_day: 10_000,
             inbound_timestamp_window_secs: 86_400,
+            max_in_flight: 1024,
         }
     }
 }

@@ -1,10 +1,26 @@
-//! Sending SMS: one trait, implemented by the fake gateway (outbox) here and by the real
-//! providers in their own modules.
+//! Sending SMS: one trait, implemented by the real providers (Nexmo, SNS), by the fake
+//! gateway (in memory or in the store) and by the failover over an ordered list of them; and
+//! the signature check of the provider's inbound callbacks.
 
+pub mod build;
+mod failover;
+mod fake;
+mod gsm;
+mod mailbox;
+mod nexmo;
 mod outbox;
+pub mod signature;
+mod sns;
 pub mod text;
 
+pub use failover::Failover;
+pub use fake::FakeGateway;
+pub use gsm::is_gsm;
+pub use mailbox::StoreMailbox;
+pub use nexmo::NexmoSender;
 pub use outbox::{Outbox, RecordedSms};
+pub use signature::{NexmoSignature, NexmoSigner, SignatureMethod};
+pub use sns::{SnsSender, sms_attributes};
 
 use async_trait::async_trait;
 

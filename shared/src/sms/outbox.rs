@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{OutboundSms, SmsError, SmsSender};
 use crate::clock::Clock;
@@ -14,7 +14,7 @@ use crate::clock::Clock;
 /// Messages kept at most, oldest dropped first (a long-running local server stays bounded).
 const CAPACITY: usize = 10_000;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedSms {
     pub from: String,
     /// Destination without the `+`, as gateways write it.

@@ -9,7 +9,9 @@
 
 mod memory;
 pub mod contract;
+pub mod dynamodb;
 
+pub use dynamodb::DynamoStore;
 pub use memory::MemoryStore;
 
 use async_trait::async_trait;

@@ -3,6 +3,10 @@
 //! The device texts `"<anything> <hawkId>"`; we learn its number from the sender and text a
 //! long code back. Every handled case answers 200 quickly (Nexmo retries anything else for
 //! 24 hours); only a failure on our side answers 503 so that the provider retries.
+//!
+//! A callback must come from the provider: the [`InboundVerifier`] checks its signature and
+//! freshness before anything is stored or sent (401/109 otherwise), and a `messageId` is acted
+//! on once, whatever the provider's retries.
 
 use std::collections::BTreeMap;
 
@@ -19,20 +23,7 @@ use crate::api::issue::{CodeRequest, IssueError, issue_and_send};
 use crate::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn};
 use crate::error::{ApiError, Errno};
 
-/// Decides whether a callback really comes from the SMS provider.
-pub trait InboundVerifier: Send + Sync {
-    /// `Err(reason)` refuses the callback (nothing is sent; the reason is logged).
-    fn verify(&self, params: &BTreeMap<String, String>, now: i64) -> Result<(), String>;
-}
-
-/// Accepts every callback: only for the local server without a configured signature secret.
-pub struct AcceptUnsigned;
-
-impl InboundVerifier for AcceptUnsigned {
-    fn verify(&self, _: &BTreeMap<String, String>, _: i64) -> Result<(), String> {
-        Ok(())
-    }
-}
+pub use crate::sms::signature::{AcceptUnsigned, InboundVerifier};
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
@@ -40,8 +31,15 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/sms/momt/", get(legacy_callback).post(legacy_callback))
 }
 
-/// Inbound callbacks are kept this long to recognise Nexmo's retries (it retries for 24 h).
+/// Inbound callbacks are kept at least this long to recognise Nexmo's retries (it retries
+/// for 24 h).
 const DEDUP_SECS: i64 = 2 * 86_400;
+
+/// How long a `messageId` is remembered: long enough that a replay whose timestamp is still
+/// inside the window (up to twice the window after the first delivery) is still recognised.
+fn dedup_secs(state: &AppState) -> i64 {
+    DEDUP_SECS.max(2 * state.limits().inbound_timestamp_window_secs + 3600)
+}
 
 async fn legacy_callback(
     State(state): State<AppState>,
@@ -86,14 +84,18 @@ async fn handle(state: &AppState, req: Request) -> Result<(), Outcome> {
     };
     let now = state.clock.now_secs();
     state.inbound_verifier.verify(&params, now).map_err(|why| {
-        tracing::warn!(reason = %why, "inbound SMS refused: bad signature");
-        Outcome::Refused(ApiError::new(StatusCode::UNAUTHORIZED, Errno::InvalidRequestSignature, "Invalid request signature.").with_info(why))
+        // Neither the sender nor the text: the reason and the provider's message id only.
+        tracing::warn!(reason = %why, message_id = params.get("messageId").map(String::as_str), "inbound SMS refused");
+        Outcome::Refused(
+            ApiError::new(StatusCode::UNAUTHORIZED, Errno::InvalidRequestSignature, "Invalid request signature.")
+                .with_info(why),
+        )
     })?;
     let dedup_key = params.get("messageId").map(|id| format!("inbound#{id}"));
     if let Some(key) = &dedup_key {
         let first = state
             .store
-            .insert_once(key, now + DEDUP_SECS, now)
+            .insert_once(key, now + dedup_secs(state), now)
             .await
             .map_err(|e| Outcome::Failed(state.store_error(e)))?;
         if !first {

@@ -11,6 +11,8 @@ use super::{mcc_param, mnc_param};
 use crate::api::AppState;
 use crate::api::auth::Authenticated;
 use crate::api::body::Params;
+use crate::api::client::ClientIp;
+use crate::api::limits::Limiter;
 use crate::api::issue::{CodeRequest, IssueError, issue_and_send};
 use crate::crypto::{Sealed, derive_credentials, seal};
 use crate::domain::{CodeKind, Msisdn, MsisdnError, SessionToken};
@@ -72,7 +74,12 @@ async fn discover(State(state): State<AppState>, params: Params) -> Result<Json<
 }
 
 /// A new session: 32 random bytes the client derives its Hawk credentials from.
-async fn register(State(state): State<AppState>, _body: Params) -> Result<Json<Value>, ApiError> {
+async fn register(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    _body: Params,
+) -> Result<Json<Value>, ApiError> {
+    Limiter::new(&state).client(ip).await?;
     let token = SessionToken::from_bytes(random_array(state.rng.as_ref()));
     let (hawk_id, auth_key) = derive_credentials(&token);
     let record = SessionRecord {
@@ -119,6 +126,14 @@ async fn mt_verify_inner(state: &AppState, auth: &Authenticated) -> Result<(), A
     } else {
         CodeKind::Long
     };
+    let limiter = Limiter::new(state);
+    let test_number = state.settings.stage.test_code_for(&msisdn).is_some();
+    if !test_number {
+        limiter.client(auth.client_ip).await?;
+        if kind == CodeKind::Short {
+            limiter.short_sends(&auth.session_key, auth.session.expires_at).await?;
+        }
+    }
     let request = CodeRequest {
         session_key: &auth.session_key,
         hawk_id: &auth.hawk_id,

@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 
 use crate::api::AppState;
 use crate::api::auth::Authenticated;
+use crate::api::limits::Limiter;
 use crate::crypto::{Sealed, open};
 use crate::domain::VerificationCode;
 use crate::error::{ApiError, Errno};
@@ -51,9 +52,23 @@ async fn check(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, Ap
     if pending.wrong_tries >= limits.wrong_tries_per_code {
         return Err(ApiError::expired(LOCKED));
     }
+    // Wrong tries are also counted per number, across codes and sessions (test numbers exempt).
+    let number_mac = auth
+        .session
+        .msisdn
+        .as_ref()
+        .map(|m| m.mac.as_str())
+        .filter(|mac| !is_test_number(state, mac));
+    let limiter = Limiter::new(state);
+    if let Some(mac) = number_mac {
+        limiter.wrong_tries_allowed(mac).await?;
+    }
     let submitted = state.ids.code_mac(&auth.session_key, &code);
     let right = bool::from(submitted.as_bytes().ct_eq(pending.mac.as_bytes()));
     if !right {
+        if let Some(mac) = number_mac {
+            limiter.count_wrong_try(mac).await?;
+        }
         return match state
             .store
             .count_wrong_try(&auth.session_key, &pending.mac, limits.wrong_tries_per_code)
@@ -92,4 +107,10 @@ async fn check(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, Ap
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(|| ApiError::expired("Unable to read the session's number: register again."))?;
     Ok(Json(json!({"msisdn": msisdn})))
+}
+
+fn is_test_number(state: &AppState, number_mac: &str) -> bool {
+    state.settings.stage.test_numbers.iter().any(|t| {
+        crate::domain::Msisdn::parse(&t.msisdn).is_ok_and(|m| state.ids.msisdn_mac(&m) == number_mac)
+    })
 }

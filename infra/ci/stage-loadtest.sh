@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# CI smoke run of the load test: builds mobileid-local and mobileid-loadtest (debug), starts the
+# local server with MOBILEID_STAGE=load-stage on a free loopback port, runs a few users for a
+# few seconds through the whole scenario (SMS-MT and SMS-MO+MT, right and wrong codes,
+# certificates), and fails on any unexpected answer. The server is always stopped on exit.
+#
+# Not a performance measurement (debug build, shared CI machine): BENCHMARKS.md says how to
+# measure. Tunable: LOADTEST_USERS (default 4), LOADTEST_DURATION (default 3s).
+set -euo pipefail
+
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+# shellcheck source=infra/lib/common.sh
+source "$ROOT/infra/lib/common.sh"
+
+USERS=${LOADTEST_USERS:-4}
+DURATION=${LOADTEST_DURATION:-3s}
+LOGS="$ROOT/.tools/logs"
+SERVER_START_TIMEOUT=${SERVER_START_TIMEOUT:-30}
+mkdir -p "$LOGS"
+
+cleanup() {
+    local rc=$?
+    set +e
+    stop_child
+    stop_all_servers
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say "loadtest smoke: building mobileid-local and mobileid-loadtest (debug)"
+run_child cargo build -p mobileid-local -p mobileid-loadtest
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+[[ -x $BIN/mobileid-local && -x $BIN/mobileid-loadtest ]] || die "binaries missing from $BIN after cargo build"
+
+port=$(free_port 127.0.0.1)
+url="http://127.0.0.1:$port"
+log="$LOGS/loadtest-server.log"
+# RUST_LOG=warn: the server's per-request info lines would only slow the run down.
+start_server mobileid-local "$log" "$ROOT" env MOBILEID_STAGE=load-stage RUST_LOG=warn \
+    "$BIN/mobileid-local" --listen "127.0.0.1:$port"
+wait_http_ok mobileid-local "$LAST_SERVER_PID" "$url/__lbheartbeat__" "$log" "$SERVER_START_TIMEOUT"
+
+say "loadtest smoke: $USERS users for $DURATION against $url (load-stage, in-memory store)"
+rc=0
+run_child "$BIN/mobileid-loadtest" --base-url "$url" --users "$USERS" --duration "$DURATION" \
+    --ramp-up 500ms --timeout 5s || rc=$?
+if [[ $rc -ne 0 ]]; then
+    show_log_tail "$log" 60
+    die "the load test saw unexpected answers (exit code $rc); see the table above"
+fi
+stop_server mobileid-local
+say "loadtest smoke ok"

@@ -1,0 +1,94 @@
+//! `cert verify`: checks a certificate the way a relying party would — signature against the
+//! stage's published keys, then expiry — and prints what it certifies.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use mobileid::crypto::verify_es256;
+use serde_json::{Value, json};
+
+use crate::input::{read_json, read_text};
+
+pub fn verify(jwks_source: &str, cert_source: &str, ignore_expiry: bool) -> Result<(), String> {
+    let keys = key_set(read_json(jwks_source, "JWKS")?)?;
+    let token = certificate(&read_text(cert_source, "certificate")?)?;
+    let (header, claims) = verify_es256(&token, &keys).map_err(|e| format!("certificate refused: {e}"))?;
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let expiry = check_expiry(&claims, now_ms);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({"header": header, "claims": claims}))
+            .expect("JSON values serialise")
+    );
+    match expiry {
+        Ok(left) => {
+            eprintln!("certificate OK: signed with kid {}, expires in {left} s", header["kid"]);
+            Ok(())
+        }
+        Err(e) if ignore_expiry => {
+            eprintln!("signature OK (kid {}), but {e} (ignored: --ignore-expiry)", header["kid"]);
+            Ok(())
+        }
+        Err(e) => Err(format!("certificate refused: {e}")),
+    }
+}
+
+/// `{"keys": [...]}` as is; a `/.well-known/browserid` document becomes a one-key set.
+fn key_set(doc: Value) -> Result<Value, String> {
+    if doc["keys"].is_array() {
+        return Ok(doc);
+    }
+    if doc["public-key"].is_object() {
+        return Ok(json!({"keys": [doc["public-key"]]}));
+    }
+    Err("the JWKS has neither \"keys\" (a JWKS) nor \"public-key\" (a browserid document)".into())
+}
+
+/// The compact JWS, from the bare token or from `/certificate/sign`'s `{"cert": ...}` answer.
+fn certificate(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if !text.starts_with('{') {
+        return Ok(text.to_owned());
+    }
+    let doc: Value = serde_json::from_str(text).map_err(|e| format!("the certificate is not JSON: {e}"))?;
+    doc["cert"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "the certificate JSON has no \"cert\" string".into())
+}
+
+/// Seconds left before `exp` (epoch milliseconds, as BrowserID certificates carry it).
+fn check_expiry(claims: &Value, now_ms: i64) -> Result<i64, String> {
+    let exp = claims["exp"].as_i64().ok_or("the certificate has no numeric exp claim")?;
+    if exp <= now_ms {
+        return Err(format!("it expired {} s ago", (now_ms - exp) / 1000));
+    }
+    Ok((exp - now_ms) / 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_a_browserid_document_as_keys() {
+        let jwk = json!({"kty": "EC", "kid": "k"});
+        assert_eq!(key_set(json!({"public-key": jwk})).unwrap(), json!({"keys": [jwk]}));
+        assert!(key_set(json!({"nope": 1})).is_err());
+    }
+
+    #[test]
+    fn reads_the_sign_answer_or_a_bare_token() {
+        assert_eq!(certificate(" a.b.c\n").unwrap(), "a.b.c");
+        assert_eq!(certificate(r#"{"cert": "a.b.c"}"#).unwrap(), "a.b.c");
+        assert!(certificate(r#"{"other": 1}"#).is_err());
+    }
+
+    #[test]
+    fn expiry_is_in_milliseconds() {
+        assert_eq!(check_expiry(&json!({"exp": 61_000}), 1_000), Ok(60));
+        assert!(check_expiry(&json!({"exp": 1_000}), 1_000).unwrap_err().contains("expired"));
+        assert!(check_expiry(&json!({}), 0).is_err());
+    }
+}

@@ -1,0 +1,126 @@
+//! Choosing a process's SMS senders and inbound-callback verifier from its stage, settings and
+//! secret, once per cold start. Every refusal here stops the process with a message that says
+//! what to set: a misconfigured stage must not start and fail later, one SMS at a time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::signature::{AcceptUnsigned, InboundVerifier, NexmoSignature, NexmoSigner};
+use super::{FakeGateway, Failover, NexmoSender, Outbox, SmsSender, SnsSender, StoreMailbox};
+use crate::clock::Clock;
+use crate::config::{ConfigError, ServiceSecrets, Settings};
+use crate::runtime::{Host, aws_config};
+use crate::store::Store;
+
+/// Stages whose SMS reach real phones: the fake gateway is refused there.
+const REAL_STAGES: [&str; 2] = ["production", "real-stage"];
+
+/// Longest per-attempt timeout: a send may make several attempts inside one API call.
+const MAX_TIMEOUT_MS: u64 = 10_000;
+
+pub struct SmsSetup {
+    pub sender: Arc<dyn SmsSender>,
+    /// The fake gateway's read side, when SMS go to the fake gateway and may be read back.
+    pub fake_gateway: Option<Arc<dyn FakeGateway>>,
+}
+
+/// The local server always uses the in-memory outbox. A Lambda uses the providers of
+/// `settings.sms_providers` in order, or the store mailbox when they are `outbox`.
+pub async fn sms_setup(
+    settings: &Settings,
+    secrets: &ServiceSecrets,
+    host: Host,
+    store: &Arc<dyn Store>,
+    clock: &Arc<dyn Clock>,
+) -> Result<SmsSetup, ConfigError> {
+    if host == Host::Local {
+        let outbox = Arc::new(Outbox::new(clock.clone()));
+        tracing::info!("SMS go to the fake gateway (in memory)");
+        return Ok(SmsSetup { sender: outbox.clone(), fake_gateway: Some(outbox) });
+    }
+    let providers = &settings.sms_providers;
+    let stage = settings.stage.stage.as_str();
+    if providers.iter().any(|p| p == "outbox") {
+        if providers.iter().any(|p| p != "outbox") {
+            return Err(ConfigError::new(format!(
+                "SMS providers {providers:?}: outbox (the fake gateway) cannot be mixed with real providers"
+            )));
+        }
+        if REAL_STAGES.contains(&stage) {
+            return Err(ConfigError::new(format!(
+                "stage {stage} sends real SMS: the fake gateway (outbox) is not allowed there"
+            )));
+        }
+        let mailbox = Arc::new(StoreMailbox::new(store.clone(), clock.clone()));
+        let fake_gateway: Option<Arc<dyn FakeGateway>> = if settings.fake_sms_token.is_some() {
+            tracing::info!("SMS go to the fake gateway (store mailbox), readable with the token");
+            Some(mailbox.clone())
+        } else {
+            tracing::warn!("SMS go to the fake gateway (store mailbox); reading them back is off: set MOBILEID_FAKE_SMS_TOKEN");
+            None
+        };
+        return Ok(SmsSetup { sender: mailbox, fake_gateway });
+    }
+    let timeout_ms = settings.sms_timeout_ms;
+    if !(1..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
+        return Err(ConfigError::new(format!(
+            "MOBILEID_SMS_TIMEOUT_MS={timeout_ms}: use 1..={MAX_TIMEOUT_MS} (a few seconds at most)"
+        )));
+    }
+    if settings.sms_attempts == 0 {
+        return Err(ConfigError::new("MOBILEID_SMS_ATTEMPTS must be at least 1"));
+    }
+    let timeout = Duration::from_millis(timeout_ms);
+    let mut senders: Vec<Arc<dyn SmsSender>> = Vec::new();
+    for provider in providers {
+        let sender: Arc<dyn SmsSender> = match provider.as_str() {
+            "nexmo" => {
+                let n = &secrets.nexmo;
+                Arc::new(
+                    NexmoSender::new(&settings.nexmo_url, &n.api_key, &n.api_secret, timeout)
+                        .map_err(|e| ConfigError::new(format!("SMS provider nexmo: {e}")))?,
+                )
+            }
+            "sns" => Arc::new(SnsSender::new(aws_sdk_sns::Client::new(&aws_config().await))),
+            other => {
+                return Err(ConfigError::new(format!(
+                    "unknown SMS provider {other:?} in MOBILEID_SMS_PROVIDERS (nexmo, sns or outbox)"
+                )));
+            }
+        };
+        senders.push(sender);
+    }
+    if senders.is_empty() {
+        return Err(ConfigError::new("no SMS provider: set sms_providers in the stage file"));
+    }
+    let failover = Failover::new(senders, settings.sms_attempts, timeout, secrets.keyed_ids()?);
+    tracing::info!(providers = failover.name(), attempts = settings.sms_attempts, timeout_ms, "SMS providers ready");
+    Ok(SmsSetup { sender: Arc::new(failover), fake_gateway: None })
+}
+
+/// Nexmo's signature when the secret has a signature secret. Without one, a Lambda refuses to
+/// start (its webhook would take anyone's word); the local server accepts unsigned callbacks
+/// and says so.
+pub fn inbound_verifier(
+    secrets: &ServiceSecrets,
+    host: Host,
+    window_secs: i64,
+) -> Result<Arc<dyn InboundVerifier>, ConfigError> {
+    let nexmo = &secrets.nexmo;
+    if nexmo.signature_secret.is_empty() {
+        return match host {
+            Host::Lambda => Err(ConfigError::new(
+                "the stage secret has no nexmo.signatureSecret: the inbound-SMS webhook would accept \
+                 forged callbacks. Set nexmo.signatureSecret (and nexmo.signatureMethod) in the secret",
+            )),
+            Host::Local => {
+                tracing::info!("inbound SMS callbacks are NOT signature-checked (no nexmo.signatureSecret in the secret)");
+                Ok(Arc::new(AcceptUnsigned))
+            }
+        };
+    }
+    let signer = NexmoSigner::new(&nexmo.signature_secret, &nexmo.signature_method)
+        .map_err(|e| ConfigError::new(format!("secret nexmo.signatureMethod: {e}")))?;
+    tracing::info!(method = ?signer.method(), window_secs, "inbound SMS callbacks are signature-checked");
+    Ok(Arc::new(NexmoSignature::new(signer, window_secs)))
+}

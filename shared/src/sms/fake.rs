@@ -1,0 +1,31 @@
+//! The fake gateway's read side: where the load test and client developers read back the SMS
+//! the service "sent". Two stores behind one trait: the in-memory [`Outbox`] of the local
+//! server, and the store-backed [`StoreMailbox`](super::StoreMailbox) of the load-stage Lambda
+//! stack, where instances share nothing but the store.
+
+use async_trait::async_trait;
+
+use super::{Outbox, RecordedSms};
+use crate::store::StoreError;
+
+#[async_trait]
+pub trait FakeGateway: Send + Sync {
+    /// The messages sent to `to` (digits, without `+`), oldest first.
+    async fn messages_to(&self, to: &str) -> Result<Vec<RecordedSms>, StoreError>;
+
+    /// Every message, oldest first, when this gateway can list them (the in-memory one).
+    fn all_messages(&self) -> Option<Vec<RecordedSms>> {
+        None
+    }
+}
+
+#[async_trait]
+impl FakeGateway for Outbox {
+    async fn messages_to(&self, to: &str) -> Result<Vec<RecordedSms>, StoreError> {
+        Ok(self.received(to))
+    }
+
+    fn all_messages(&self) -> Option<Vec<RecordedSms>> {
+        Some(self.all())
+    }
+}

@@ -1,0 +1,88 @@
+//! The fake gateway of the load-stage Lambda stack: each SMS becomes a message in the store's
+//! mailbox of its destination, so that whichever instance serves `GET /receive` sees what any
+//! other instance "sent". Nothing leaves AWS.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{FakeGateway, OutboundSms, RecordedSms, SmsError, SmsSender};
+use crate::clock::Clock;
+use crate::store::{Store, StoreError};
+
+/// How long a message stays readable (a load test reads it within seconds; a person debugging
+/// a run may look an hour later). The store's TTL removes it afterwards.
+const KEEP_SECS: i64 = 3600;
+
+pub struct StoreMailbox {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl StoreMailbox {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        StoreMailbox { store, clock }
+    }
+}
+
+#[async_trait]
+impl SmsSender for StoreMailbox {
+    fn name(&self) -> &str {
+        "outbox"
+    }
+
+    async fn send(&self, sms: &OutboundSms) -> Result<(), SmsError> {
+        let now = self.clock.now_secs();
+        let record = RecordedSms {
+            from: sms.from.clone(),
+            to: sms.to.trim_start_matches('+').to_owned(),
+            text: sms.text.clone(),
+            timestamp: now,
+        };
+        let json = serde_json::to_string(&record).expect("a recorded SMS serialises");
+        self.store
+            .append_message(&record.to, &json, now + KEEP_SECS)
+            .await
+            .map_err(|e| SmsError::Unreachable(format!("mailbox: {e}")))
+    }
+
+    async fn check(&self) -> Result<(), SmsError> {
+        self.store.ping().await.map_err(|e| SmsError::Unreachable(format!("mailbox: {e}")))
+    }
+}
+
+#[async_trait]
+impl FakeGateway for StoreMailbox {
+    async fn messages_to(&self, to: &str) -> Result<Vec<RecordedSms>, StoreError> {
+        let to = to.trim_start_matches('+');
+        let stored = self.store.messages(to, self.clock.now_secs()).await?;
+        // A message this code cannot read is skipped, not fatal: the others are still useful.
+        Ok(stored.iter().filter_map(|m| serde_json::from_str(m).ok()).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::store::MemoryStore;
+
+    #[tokio::test]
+    async fn messages_are_shared_through_the_store_and_expire() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let clock = ManualClock::at_ms(1_000_000);
+        // Two "instances" over one store.
+        let a = StoreMailbox::new(store.clone(), Arc::new(clock.clone()));
+        let b = StoreMailbox::new(store, Arc::new(clock.clone()));
+        for text in ["one", "two"] {
+            let sms = OutboundSms { from: "Mozilla@".into(), to: "+33612345678".into(), text: text.into() };
+            a.send(&sms).await.unwrap();
+        }
+        let got = b.messages_to("+33612345678").await.unwrap();
+        assert_eq!(got.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["one", "two"]);
+        assert_eq!((got[0].to.as_str(), got[0].from.as_str(), got[0].timestamp), ("33612345678", "Mozilla@", 1000));
+        assert!(b.messages_to("33600000000").await.unwrap().is_empty());
+        clock.advance_secs(KEEP_SECS + 1);
+        assert!(b.messages_to("33612345678").await.unwrap().is_empty());
+    }
+}

@@ -520,6 +520,10 @@ async fn momt_flow_learns_the_number_from_the_sender() {
     assert_eq!(app.sms_to(FR).last().unwrap(), &code);
     let verified = app.submit_code(&device, &code).await;
     assert_eq!(verified.json(), json!({"msisdn": FR}));
+    let cert = app.post_as(&device, "/v1/certificate/sign", &json!({"publicKey": EC_KEY, "duration": 60})).await;
+    let jwks = app.send(Method::GET, "/.well-known/jwks.json", None).await.json();
+    let (_, claims) = verify_es256(cert.json()["cert"].as_str().unwrap(), &jwks).expect("ES256 against the served key");
+    assert_eq!(claims["verifiedMSISDN"], FR);
 
     // A callback for a text that is not for us, or a ping, still gets 200 (no retries).
     let ping = app.send(Method::GET, "/v1/msisdn/sms/momt/nexmo", None).await;

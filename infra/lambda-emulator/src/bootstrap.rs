@@ -24,8 +24,10 @@ pub fn spawn(
     extra_env: &[(String, String)],
     log: Option<&Path>,
 ) -> std::io::Result<Child> {
-    let task_root = bootstrap.parent().unwrap_or(Path::new("."));
-    let mut command = Command::new(bootstrap);
+    // Absolute, because the process starts in its own directory (LAMBDA_TASK_ROOT) as in Lambda.
+    let bootstrap = std::fs::canonicalize(bootstrap)?;
+    let task_root = bootstrap.parent().unwrap_or(Path::new("/"));
+    let mut command = Command::new(&bootstrap);
     command
         .env_clear()
         .current_dir(task_root)

@@ -137,7 +137,10 @@ impl Args {
         let base = with_trailing_slash(self.base_url.clone());
         let join = |path: &str| base.join(path).map_err(|e| format!("{path}: {e}"));
         let plan = Plan {
-            sms: self.sms_url.clone().map_or_else(|| join("__sms__/receive"), Ok)?,
+            sms: self
+                .sms_url
+                .clone()
+                .map_or_else(|| join("__sms__/receive"), Ok)?,
             webhook: self
                 .webhook_url
                 .clone()
@@ -187,9 +190,13 @@ fn is_loopback(url: &Url) -> bool {
 /// `60s`, `2m`, `500ms`, `1h`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().map_err(|_| format!("{text:?} is not a duration (e.g. 60s, 2m, 500ms)"))?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (e.g. 60s, 2m, 500ms)"))?;
     let secs = match unit.trim() {
         "" | "s" => value,
         "ms" => value / 1000.0,
@@ -216,34 +223,59 @@ mod tests {
         let plan = args(&["--flows", "10"]).plan().unwrap();
         assert_eq!(plan.time_limit, DEFAULT_TIME_CAP);
         assert_eq!(plan.max_flows, Some(10));
-        assert_eq!(args(&["--duration", "2m"]).plan().unwrap().time_limit, Duration::from_secs(120));
+        assert_eq!(
+            args(&["--duration", "2m"]).plan().unwrap().time_limit,
+            Duration::from_secs(120)
+        );
     }
 
     #[test]
     fn urls_default_under_the_base() {
         let plan = args(&["--flows", "1"]).plan().unwrap();
         assert_eq!(plan.sms.as_str(), "http://127.0.0.1:8080/__sms__/receive");
-        assert_eq!(plan.webhook.as_str(), "http://127.0.0.1:8080/v1/msisdn/sms/momt/nexmo");
+        assert_eq!(
+            plan.webhook.as_str(),
+            "http://127.0.0.1:8080/v1/msisdn/sms/momt/nexmo"
+        );
         let prefixed = Args::try_parse_from([
-            "x", "--base-url", "http://localhost:9000/stage", "--flows", "1",
+            "x",
+            "--base-url",
+            "http://localhost:9000/stage",
+            "--flows",
+            "1",
         ])
         .unwrap();
-        assert_eq!(prefixed.plan().unwrap().store_stats.as_str(), "http://localhost:9000/stage/__store__/stats");
+        assert_eq!(
+            prefixed.plan().unwrap().store_stats.as_str(),
+            "http://localhost:9000/stage/__store__/stats"
+        );
     }
 
     #[test]
     fn remote_targets_need_an_explicit_flag() {
-        let remote = ["x", "--base-url", "https://mobileid.example.com", "--flows", "1"];
+        let remote = [
+            "x",
+            "--base-url",
+            "https://mobileid.example.com",
+            "--flows",
+            "1",
+        ];
         let err = Args::try_parse_from(remote).unwrap().plan().unwrap_err();
         assert!(err.contains("--allow-remote"));
         let mut allowed = remote.to_vec();
         allowed.push("--allow-remote");
         assert!(Args::try_parse_from(allowed).unwrap().plan().is_ok());
-        assert!(args(&["--flows", "1", "--sms-url", "http://10.0.0.1/receive"]).plan().is_err());
-        assert!(Args::try_parse_from(["x", "--base-url", "http://[::1]:80", "--flows", "1"])
-            .unwrap()
-            .plan()
-            .is_ok());
+        assert!(
+            args(&["--flows", "1", "--sms-url", "http://10.0.0.1/receive"])
+                .plan()
+                .is_err()
+        );
+        assert!(
+            Args::try_parse_from(["x", "--base-url", "http://[::1]:80", "--flows", "1"])
+                .unwrap()
+                .plan()
+                .is_ok()
+        );
     }
 
     #[test]

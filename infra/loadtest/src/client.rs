@@ -37,9 +37,18 @@ impl Credentials {
             port: url.port_or_known_default().unwrap_or(80),
             path: &path,
         };
-        let ts = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let ts = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
         let nonce = hex::encode(rand::random::<[u8; 8]>());
-        client_authorization(&self.id, &self.key, &request, ts, &nonce, Some(("application/json", body)))
+        client_authorization(
+            &self.id,
+            &self.key,
+            &request,
+            ts,
+            &nonce,
+            Some(("application/json", body)),
+        )
     }
 }
 
@@ -78,7 +87,10 @@ impl HttpClient {
             .user_agent(concat!("mobileid-loadtest/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
-        Ok(HttpClient { http, sms_token: None })
+        Ok(HttpClient {
+            http,
+            sms_token: None,
+        })
     }
 
     pub fn with_sms_token(mut self, token: Option<String>) -> Self {
@@ -102,13 +114,22 @@ impl HttpClient {
             .header(ACCEPT, "application/json")
             .header(CONTENT_TYPE, "application/json");
         if let Some(creds) = creds {
-            request = request.header(AUTHORIZATION, creds.authorization(&Method::POST, url, &bytes));
+            request = request.header(
+                AUTHORIZATION,
+                creds.authorization(&Method::POST, url, &bytes),
+            );
         }
         self.send(rec, endpoint, request.body(bytes)).await
     }
 
     /// POSTs a form (the provider's webhook call).
-    pub async fn post_form(&self, rec: &mut Recorder, endpoint: Endpoint, url: &Url, form: String) -> Result<Answer, ()> {
+    pub async fn post_form(
+        &self,
+        rec: &mut Recorder,
+        endpoint: Endpoint,
+        url: &Url,
+        form: String,
+    ) -> Result<Answer, ()> {
         let request = self
             .http
             .post(url.clone())
@@ -130,7 +151,13 @@ impl HttpClient {
 
     /// A plain GET outside the scenario (store stats): not timed.
     pub async fn get_json(&self, url: &Url) -> Option<Value> {
-        let response = self.http.get(url.clone()).header(ACCEPT, "application/json").send().await.ok()?;
+        let response = self
+            .http
+            .get(url.clone())
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .ok()?;
         if response.status() != StatusCode::OK {
             return None;
         }
@@ -138,7 +165,12 @@ impl HttpClient {
     }
 
     /// Sends and reads the whole answer; a transport failure is recorded as unexpected.
-    async fn send(&self, rec: &mut Recorder, endpoint: Endpoint, request: reqwest::RequestBuilder) -> Result<Answer, ()> {
+    async fn send(
+        &self,
+        rec: &mut Recorder,
+        endpoint: Endpoint,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Answer, ()> {
         let started = Instant::now();
         let result = async {
             let response = request.send().await?;

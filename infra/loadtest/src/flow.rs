@@ -33,7 +33,9 @@ impl FlowPlan {
     /// The original's mix: 50 % MT (half of them short codes) / 50 % MO+MT; 66 % right codes.
     pub fn random(rng: &mut impl rand::Rng) -> Self {
         let channel = if rng.gen_bool(0.5) {
-            Channel::Mt { short: rng.gen_bool(0.5) }
+            Channel::Mt {
+                short: rng.gen_bool(0.5),
+            }
         } else {
             Channel::Momt
         };
@@ -86,32 +88,53 @@ pub async fn run(s: &Scenario, plan: FlowPlan, rec: &mut Recorder) -> bool {
 /// `Err(())` once an unexpected answer has been recorded.
 async fn steps(s: &Scenario, plan: FlowPlan, rec: &mut Recorder) -> Result<(), ()> {
     let c = &s.client;
-    let found = c.post_json(rec, Endpoint::Discover, &s.discover, &json!({"mcc": s.mcc}), None).await?;
+    let found = c
+        .post_json(
+            rec,
+            Endpoint::Discover,
+            &s.discover,
+            &json!({"mcc": s.mcc}),
+            None,
+        )
+        .await?;
     let found = expect(rec, Endpoint::Discover, found, StatusCode::OK)?.json();
 
-    let registered = c.post_json(rec, Endpoint::Register, &s.register, &json!({}), None).await?;
+    let registered = c
+        .post_json(rec, Endpoint::Register, &s.register, &json!({}), None)
+        .await?;
     let registered = expect(rec, Endpoint::Register, registered, StatusCode::OK)?;
     let creds = registered.json()["msisdnSessionToken"]
         .as_str()
         .and_then(Credentials::from_token)
-        .ok_or_else(|| rec.unexpected(Endpoint::Register, "200 without a valid msisdnSessionToken".into()))?;
+        .ok_or_else(|| {
+            rec.unexpected(
+                Endpoint::Register,
+                "200 without a valid msisdnSessionToken".into(),
+            )
+        })?;
 
     let msisdn = s.numbers.next();
     let asked_at = unix_now();
     let short = match plan.channel {
         Channel::Mt { short } => {
-            let body = json!({"msisdn": msisdn.e164(), "mcc": s.mcc, "shortVerificationCode": short});
-            let sent = c.post_json(rec, Endpoint::MtVerify, &s.mt_verify, &body, Some(&creds)).await?;
+            let body =
+                json!({"msisdn": msisdn.e164(), "mcc": s.mcc, "shortVerificationCode": short});
+            let sent = c
+                .post_json(rec, Endpoint::MtVerify, &s.mt_verify, &body, Some(&creds))
+                .await?;
             expect(rec, Endpoint::MtVerify, sent, StatusCode::NO_CONTENT)?;
             short
         }
         Channel::Momt => {
             let to = found["verificationDetails"]["sms/momt"]["moVerifier"]
                 .as_str()
-                .ok_or_else(|| rec.unexpected(Endpoint::Discover, "200 without sms/momt moVerifier".into()))?;
-            let form = webhook::inbound_form(&msisdn, to, &creds.id, s.signer.as_ref())
-                .map_err(|e| rec.unexpected(Endpoint::Webhook, format!("not sent: {e}")))?;
-            let posted = c.post_form(rec, Endpoint::Webhook, &s.webhook, form).await?;
+                .ok_or_else(|| {
+                    rec.unexpected(Endpoint::Discover, "200 without sms/momt moVerifier".into())
+                })?;
+            let form = webhook::inbound_form(&msisdn, to, &creds.id, s.signer.as_ref());
+            let posted = c
+                .post_form(rec, Endpoint::Webhook, &s.webhook, form)
+                .await?;
             expect(rec, Endpoint::Webhook, posted, StatusCode::OK)?;
             false
         }
@@ -125,13 +148,22 @@ async fn steps(s: &Scenario, plan: FlowPlan, rec: &mut Recorder) -> Result<(), (
     };
     if !looks_right {
         let kind = if short { "short" } else { "long" };
-        rec.unexpected(Endpoint::SmsReceive, format!("not a {kind} code in the SMS"));
+        rec.unexpected(
+            Endpoint::SmsReceive,
+            format!("not a {kind} code in the SMS"),
+        );
         return Err(());
     }
 
     if plan.right_code {
         let answer = c
-            .post_json(rec, Endpoint::VerifyCodeRight, &s.verify_code, &json!({"code": code}), Some(&creds))
+            .post_json(
+                rec,
+                Endpoint::VerifyCodeRight,
+                &s.verify_code,
+                &json!({"code": code}),
+                Some(&creds),
+            )
             .await?;
         let answer = expect(rec, Endpoint::VerifyCodeRight, answer, StatusCode::OK)?;
         if answer.json()["msisdn"].as_str() != Some(msisdn.e164()) {
@@ -139,7 +171,15 @@ async fn steps(s: &Scenario, plan: FlowPlan, rec: &mut Recorder) -> Result<(), (
             return Err(());
         }
         let body = json!({"publicKey": s.public_key, "duration": 10});
-        let signed = c.post_json(rec, Endpoint::CertificateSign, &s.certificate_sign, &body, Some(&creds)).await?;
+        let signed = c
+            .post_json(
+                rec,
+                Endpoint::CertificateSign,
+                &s.certificate_sign,
+                &body,
+                Some(&creds),
+            )
+            .await?;
         let signed = expect(rec, Endpoint::CertificateSign, signed, StatusCode::OK)?;
         if !signed.json()["cert"].is_string() {
             rec.unexpected(Endpoint::CertificateSign, "200 without a cert".into());
@@ -147,7 +187,13 @@ async fn steps(s: &Scenario, plan: FlowPlan, rec: &mut Recorder) -> Result<(), (
         }
     } else {
         let answer = c
-            .post_json(rec, Endpoint::VerifyCodeWrong, &s.verify_code, &json!({"code": wrong(&code)}), Some(&creds))
+            .post_json(
+                rec,
+                Endpoint::VerifyCodeWrong,
+                &s.verify_code,
+                &json!({"code": wrong(&code)}),
+                Some(&creds),
+            )
             .await?;
         if !(answer.status == StatusCode::BAD_REQUEST && answer.json()["errno"] == 105) {
             rec.unexpected(Endpoint::VerifyCodeWrong, answer.outcome());
@@ -155,12 +201,25 @@ async fn steps(s: &Scenario, plan: FlowPlan, rec: &mut Recorder) -> Result<(), (
         }
     }
 
-    let gone = c.post_json(rec, Endpoint::Unregister, &s.unregister, &json!({}), Some(&creds)).await?;
+    let gone = c
+        .post_json(
+            rec,
+            Endpoint::Unregister,
+            &s.unregister,
+            &json!({}),
+            Some(&creds),
+        )
+        .await?;
     expect(rec, Endpoint::Unregister, gone, StatusCode::NO_CONTENT)?;
     Ok(())
 }
 
-fn expect(rec: &mut Recorder, endpoint: Endpoint, answer: Answer, status: StatusCode) -> Result<Answer, ()> {
+fn expect(
+    rec: &mut Recorder,
+    endpoint: Endpoint,
+    answer: Answer,
+    status: StatusCode,
+) -> Result<Answer, ()> {
     if answer.status == status {
         Ok(answer)
     } else {
@@ -170,7 +229,12 @@ fn expect(rec: &mut Recorder, endpoint: Endpoint, answer: Answer, status: Status
 
 /// Polls the fake gateway until the SMS is there: at once (the local server sends before it
 /// answers), then with growing pauses, for at most `sms_wait`.
-async fn receive_code(s: &Scenario, rec: &mut Recorder, msisdn: &Msisdn, asked_at: i64) -> Result<String, ()> {
+async fn receive_code(
+    s: &Scenario,
+    rec: &mut Recorder,
+    msisdn: &Msisdn,
+    asked_at: i64,
+) -> Result<String, ()> {
     let deadline = Instant::now() + s.sms_wait;
     let mut pause = Duration::from_millis(20);
     loop {
@@ -180,7 +244,10 @@ async fn receive_code(s: &Scenario, rec: &mut Recorder, msisdn: &Msisdn, asked_a
             return Ok(code);
         }
         if Instant::now() + pause > deadline {
-            rec.unexpected(Endpoint::SmsReceive, format!("no SMS within {} ms", s.sms_wait.as_millis()));
+            rec.unexpected(
+                Endpoint::SmsReceive,
+                format!("no SMS within {} ms", s.sms_wait.as_millis()),
+            );
             return Err(());
         }
         tokio::time::sleep(pause).await;
@@ -193,10 +260,17 @@ async fn receive_code(s: &Scenario, rec: &mut Recorder, msisdn: &Msisdn, asked_a
 /// a little slack for a server clock that differs from ours) keeps it out.
 fn newest_code(messages: &Value, asked_at: i64) -> Option<String> {
     let newest = messages.as_array()?.last()?;
-    if newest["timestamp"].as_i64().is_some_and(|t| t < asked_at - 5) {
+    if newest["timestamp"]
+        .as_i64()
+        .is_some_and(|t| t < asked_at - 5)
+    {
         return None;
     }
-    newest["text"].as_str()?.split_whitespace().last().map(str::to_owned)
+    newest["text"]
+        .as_str()?
+        .split_whitespace()
+        .last()
+        .map(str::to_owned)
 }
 
 /// A code of the same shape that is surely wrong: the last character changed.
@@ -209,7 +283,9 @@ fn wrong(code: &str) -> String {
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 #[cfg(test)]
@@ -233,17 +309,25 @@ mod tests {
             {"text": "Your verification code is: 222222", "timestamp": 200},
         ]);
         assert_eq!(newest_code(&messages, 200).as_deref(), Some("222222"));
-        assert_eq!(newest_code(&messages, 300), None, "stale messages are not ours");
+        assert_eq!(
+            newest_code(&messages, 300),
+            None,
+            "stale messages are not ours"
+        );
         assert_eq!(newest_code(&json!([]), 0), None);
         let long = json!([{"text": "0123456789abcdef0123456789abcdef", "timestamp": 5}]);
-        assert_eq!(newest_code(&long, 5).as_deref(), Some("0123456789abcdef0123456789abcdef"));
+        assert_eq!(
+            newest_code(&long, 5).as_deref(),
+            Some("0123456789abcdef0123456789abcdef")
+        );
     }
 
     #[test]
     fn the_random_mix_is_the_originals() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let plans: Vec<FlowPlan> = (0..10_000).map(|_| FlowPlan::random(&mut rng)).collect();
-        let share = |f: &dyn Fn(&FlowPlan) -> bool| plans.iter().filter(|p| f(p)).count() as f64 / 10_000.0;
+        let share =
+            |f: &dyn Fn(&FlowPlan) -> bool| plans.iter().filter(|p| f(p)).count() as f64 / 10_000.0;
         assert!((share(&|p| p.channel == Channel::Momt) - 0.5).abs() < 0.03);
         assert!((share(&|p| p.channel == Channel::Mt { short: true }) - 0.25).abs() < 0.03);
         assert!((share(&|p| p.right_code) - 0.66).abs() < 0.03);

@@ -60,19 +60,23 @@ async fn run(args: &Args, plan: &Plan) -> Result<bool, String> {
             "the server reports store stats: measuring store requests per flow ({} flows of each kind, one at a time)",
             args.store_phase_flows
         );
-        let (phases, ok) = store_cost_phases(&scenario, plan, args.store_phase_flows, before.clone()).await;
+        let (phases, ok) =
+            store_cost_phases(&scenario, plan, args.store_phase_flows, before.clone()).await;
         store_phases = phases;
         healthy &= ok;
     }
 
     eprintln!(
-        "load: {} users against {}{}{}, ramp-up {:?}{}",
+        "load: {} users against {}{}{}, ramp-up {:.1}s{}",
         args.users,
         plan.base,
-        args.duration.map_or(String::new(), |d| format!(", for {d:?}")),
-        plan.max_flows.map_or(String::new(), |n| format!(", at most {n} flows")),
-        args.ramp_up,
-        args.rate.map_or(String::new(), |r| format!(", paced at {r} flows/s")),
+        args.duration
+            .map_or(String::new(), |d| format!(", for {:.1}s", d.as_secs_f64())),
+        plan.max_flows
+            .map_or(String::new(), |n| format!(", at most {n} flows")),
+        args.ramp_up.as_secs_f64(),
+        args.rate
+            .map_or(String::new(), |r| format!(", paced at {r} flows/s")),
     );
     let before_load = scenario.client.get_json(&plan.store_stats).await;
     let load = Load {
@@ -84,17 +88,34 @@ async fn run(args: &Args, plan: &Plan) -> Result<bool, String> {
     let bounds = Bounds::new(plan.time_limit, plan.max_flows);
     let (recorder, elapsed) = runner::run(scenario.clone(), &load, bounds).await;
 
-    let mut summary = Summary::new(plan.base.to_string(), args.users, args.rate, elapsed, &recorder);
-    if let (Some(before), Some(after)) = (before_load, scenario.client.get_json(&plan.store_stats).await) {
+    let mut summary = Summary::new(
+        plan.base.to_string(),
+        args.users,
+        args.rate,
+        elapsed,
+        &recorder,
+    );
+    if let (Some(before), Some(after)) = (
+        before_load,
+        scenario.client.get_json(&plan.store_stats).await,
+    ) {
         let flows = summary.flows.completed;
         let per = store_stats::per_flow(&before, &after, flows);
-        store_phases.push(store_stats::phase("mixed load (the main run)", flows, summary.flows.failed, per));
+        store_phases.push(store_stats::phase(
+            "mixed load (the main run)",
+            flows,
+            summary.flows.failed,
+            per,
+        ));
     }
     if !store_phases.is_empty() {
         summary.store = Some(Value::Array(store_phases));
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary).expect("the summary serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).expect("the summary serialises")
+        );
     } else {
         print!("{}", summary.render());
     }
@@ -110,9 +131,12 @@ fn scenario(args: &Args, plan: &Plan) -> Result<Scenario, String> {
     let signer = args
         .signature_secret
         .clone()
-        .map(|secret| webhook::Signer::new(secret, args.signature_method.clone()))
-        .transpose()?;
-    let api = |path: &str| -> Result<Url, String> { plan.base.join(path).map_err(|e| format!("{path}: {e}")) };
+        .map(|secret| webhook::Signer::new(&secret, &args.signature_method))
+        .transpose()
+        .map_err(|e| format!("--signature-secret/--signature-method: {e}"))?;
+    let api = |path: &str| -> Result<Url, String> {
+        plan.base.join(path).map_err(|e| format!("{path}: {e}"))
+    };
     // A real client key: the server checks that the point is on P-256.
     let jwk = CertificateSigner::generate(&OsRandomness).public_jwk();
     Ok(Scenario {
@@ -135,19 +159,33 @@ fn scenario(args: &Args, plan: &Plan) -> Result<Scenario, String> {
 
 /// Runs each flow kind alone, one flow at a time, and diffs the server's store counters
 /// around each: the exact store cost of one flow of that kind.
-async fn store_cost_phases(scenario: &Scenario, plan: &Plan, flows: u64, mut before: Value) -> (Vec<Value>, bool) {
+async fn store_cost_phases(
+    scenario: &Scenario,
+    plan: &Plan,
+    flows: u64,
+    mut before: Value,
+) -> (Vec<Value>, bool) {
     let kinds = [
         (
             "SMS-MT: right code + certificate + unregister",
-            FlowPlan { channel: Channel::Mt { short: true }, right_code: true },
+            FlowPlan {
+                channel: Channel::Mt { short: true },
+                right_code: true,
+            },
         ),
         (
             "SMS-MO+MT: right code + certificate + unregister",
-            FlowPlan { channel: Channel::Momt, right_code: true },
+            FlowPlan {
+                channel: Channel::Momt,
+                right_code: true,
+            },
         ),
         (
             "SMS-MT: wrong code + unregister",
-            FlowPlan { channel: Channel::Mt { short: false }, right_code: false },
+            FlowPlan {
+                channel: Channel::Mt { short: false },
+                right_code: false,
+            },
         ),
     ];
     let mut phases = Vec::new();
@@ -163,7 +201,16 @@ async fn store_cost_phases(scenario: &Scenario, plan: &Plan, flows: u64, mut bef
             break;
         };
         let per = store_stats::per_flow(&before, &after, flows);
-        eprintln!("  {name}: {}", store_stats::render(&json!([store_stats::phase(name, flows, rec.flows_failed, per.clone())])).trim());
+        eprintln!(
+            "  {name}: {}",
+            store_stats::render(&json!([store_stats::phase(
+                name,
+                flows,
+                rec.flows_failed,
+                per.clone()
+            )]))
+            .trim()
+        );
         phases.push(store_stats::phase(name, flows, rec.flows_failed, per));
         before = after;
     }

@@ -73,7 +73,8 @@ pub async fn run(scenario: Arc<Scenario>, load: &Load, bounds: Bounds) -> (Recor
         })
     });
     let done = Arc::new(AtomicBool::new(false));
-    let progress = (!load.quiet).then(|| tokio::spawn(progress(live.clone(), done.clone(), load.users)));
+    let progress =
+        (!load.quiet).then(|| tokio::spawn(progress(live.clone(), done.clone(), load.users)));
 
     let mut users = Vec::with_capacity(load.users);
     for i in 0..load.users {
@@ -149,8 +150,11 @@ async fn progress(live: Arc<Live>, done: Arc<AtomicBool>, users: usize) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.tick().await;
     let (mut last_flows, mut last_requests) = (0, 0);
-    while !done.load(Ordering::Relaxed) {
+    loop {
         tick.tick().await;
+        if done.load(Ordering::Relaxed) {
+            break;
+        }
         let flows = Live::get(&live.flows);
         let requests = Live::get(&live.requests);
         eprintln!(

@@ -101,17 +101,26 @@ impl Default for Recorder {
 
 impl Recorder {
     pub fn latency(&mut self, endpoint: Endpoint, elapsed: Duration) {
-        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX).max(1);
-        self.endpoints[endpoint.index()].latency.saturating_record(micros);
+        let micros = u64::try_from(elapsed.as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        self.endpoints[endpoint.index()]
+            .latency
+            .saturating_record(micros);
     }
 
     pub fn unexpected(&mut self, endpoint: Endpoint, outcome: String) {
-        *self.endpoints[endpoint.index()].unexpected.entry(outcome).or_default() += 1;
+        *self.endpoints[endpoint.index()]
+            .unexpected
+            .entry(outcome)
+            .or_default() += 1;
     }
 
     pub fn merge(&mut self, other: &Recorder) {
         for (mine, theirs) in self.endpoints.iter_mut().zip(&other.endpoints) {
-            mine.latency.add(&theirs.latency).expect("histograms share their bounds");
+            mine.latency
+                .add(&theirs.latency)
+                .expect("histograms share their bounds");
             for (outcome, n) in &theirs.unexpected {
                 *mine.unexpected.entry(outcome.clone()).or_default() += n;
             }
@@ -134,13 +143,18 @@ impl Recorder {
             .iter()
             .zip(&self.endpoints)
             .flat_map(|(endpoint, e)| {
-                e.unexpected.iter().map(move |(outcome, n)| format!("{}: {outcome} ×{n}", endpoint.name()))
+                e.unexpected
+                    .iter()
+                    .map(move |(outcome, n)| format!("{}: {outcome} ×{n}", endpoint.name()))
             })
             .collect()
     }
 
     pub fn unexpected_total(&self) -> u64 {
-        self.endpoints.iter().flat_map(|e| e.unexpected.values()).sum()
+        self.endpoints
+            .iter()
+            .flat_map(|e| e.unexpected.values())
+            .sum()
     }
 }
 
@@ -207,7 +221,13 @@ fn ms(micros: u64) -> f64 {
 }
 
 impl Summary {
-    pub fn new(target: String, users: usize, rate: Option<f64>, elapsed: Duration, rec: &Recorder) -> Self {
+    pub fn new(
+        target: String,
+        users: usize,
+        rate: Option<f64>,
+        elapsed: Duration,
+        rec: &Recorder,
+    ) -> Self {
         let secs = elapsed.as_secs_f64().max(1e-9);
         let endpoints = Endpoint::ALL
             .iter()
@@ -254,7 +274,8 @@ impl Summary {
             "\n== mobileid-loadtest: {} ({} users{}) ==\n",
             self.target,
             self.users,
-            self.rate_limit_flows_per_s.map_or(String::new(), |r| format!(", paced at {r} flows/s")),
+            self.rate_limit_flows_per_s
+                .map_or(String::new(), |r| format!(", paced at {r} flows/s")),
         ));
         out.push_str(&format!(
             "elapsed {:.1} s; flows {} ({} failed; {} SMS-MT, {} SMS-MO+MT; {} right code, {} wrong code)\n",
@@ -272,7 +293,11 @@ impl Summary {
             let unexpected = if e.unexpected.is_empty() {
                 "0".to_owned()
             } else {
-                e.unexpected.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", ")
+                e.unexpected
+                    .iter()
+                    .map(|(k, n)| format!("{k}: {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             out.push_str(&format!(
                 "{:<22} {:>9} {:>9.2} {:>9.2} {:>9.2} {:>9.2}  {}\n",
@@ -286,7 +311,11 @@ impl Summary {
         out.push_str(&format!(
             "\nunexpected outcomes: {}{}\n",
             self.unexpected_total,
-            if self.unexpected_total == 0 { " (healthy)" } else { " (FAILED)" }
+            if self.unexpected_total == 0 {
+                " (healthy)"
+            } else {
+                " (FAILED)"
+            }
         ));
         out
     }

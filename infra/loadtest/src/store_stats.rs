@@ -19,7 +19,11 @@ fn flatten(value: &Value, prefix: &str, out: &mut BTreeMap<String, f64>) {
         }
         Value::Object(map) => {
             for (k, v) in map {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(v, &key, out);
             }
         }
@@ -52,7 +56,12 @@ pub fn render(store: &Value) -> String {
     for phase in store.as_array().into_iter().flatten() {
         let fields = phase["per_flow"]
             .as_object()
-            .map(|m| m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "))
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
             .unwrap_or_default();
         out.push_str(&format!(
             "  {:<44} ({} flows, {} failed): {}\n",
@@ -79,6 +88,9 @@ mod tests {
         assert_eq!(per["operations.PutItem"], json!(3.0));
         assert!(!per.contains_key("table"));
         let text = render(&json!([phase("sms-mt", 10, 0, per)]));
-        assert!(text.contains("sms-mt") && text.contains("reads 2.0"), "{text}");
+        assert!(
+            text.contains("sms-mt") && text.contains("reads 2.0"),
+            "{text}"
+        );
     }
 }

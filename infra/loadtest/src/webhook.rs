@@ -4,35 +4,22 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mobileid::domain::{HawkId, Msisdn};
+use mobileid::sms::NexmoSigner;
 
 /// The text a device sends in the SMS-MO+MT flow.
 pub fn verify_text(id: &HawkId) -> String {
     format!("/v1/msisdn/sms/momt/verify {}", id.to_hex())
 }
 
-/// Signs callbacks the way the provider does (when the server checks signatures).
-pub struct Signer {
-    secret: String,
-    method: String,
-}
-
-impl Signer {
-    pub fn new(secret: String, method: String) -> Result<Self, String> {
-        let signer = Signer { secret, method };
-        // Fail at start-up on an unknown method, not in the middle of a run.
-        signer.sign(&[("timestamp".into(), "0".into())])?;
-        Ok(signer)
-    }
-
-    fn sign(&self, params: &[(String, String)]) -> Result<String, String> {
-        let _ = (params, &self.secret, &self.method);
-        Err("webhook signing needs mobileid::sms::signature (not in this build yet)".into())
-    }
-}
+/// Signs callbacks the way the provider does (the shared crate's Nexmo signer, the same code
+/// the server verifies with).
+pub type Signer = NexmoSigner;
 
 /// The form body of one inbound SMS from `from` to the service's number `to`.
-pub fn inbound_form(from: &Msisdn, to: &str, id: &HawkId, signer: Option<&Signer>) -> Result<String, String> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+pub fn inbound_form(from: &Msisdn, to: &str, id: &HawkId, signer: Option<&Signer>) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let mut params: Vec<(String, String)> = vec![
         ("msisdn".into(), from.digits().to_owned()),
         ("to".into(), to.trim_start_matches('+').to_owned()),
@@ -43,10 +30,10 @@ pub fn inbound_form(from: &Msisdn, to: &str, id: &HawkId, signer: Option<&Signer
         ("timestamp".into(), now.to_string()),
     ];
     if let Some(signer) = signer {
-        let sig = signer.sign(&params)?;
+        let sig = signer.sign(&params);
         params.push(("sig".into(), sig));
     }
-    Ok(serde_urlencoded::to_string(&params).expect("string pairs encode"))
+    serde_urlencoded::to_string(&params).expect("string pairs encode")
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in UTC, as Nexmo writes `message-timestamp`.
@@ -86,12 +73,37 @@ mod tests {
     fn the_form_carries_the_sender_and_the_hawk_id() {
         let from = Msisdn::parse("+33612345678").unwrap();
         let id = HawkId::from_bytes([0xab; 32]);
-        let form = inbound_form(&from, "+33757000001", &id, None).unwrap();
+        let form = inbound_form(&from, "+33757000001", &id, None);
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&form).unwrap();
-        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap();
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
         assert_eq!(get("msisdn"), "33612345678");
         assert_eq!(get("to"), "33757000001");
-        assert_eq!(get("text"), format!("/v1/msisdn/sms/momt/verify {}", "ab".repeat(32)));
+        assert_eq!(
+            get("text"),
+            format!("/v1/msisdn/sms/momt/verify {}", "ab".repeat(32))
+        );
         assert!(pairs.iter().all(|(k, _)| k != "sig"));
+    }
+
+    #[test]
+    fn a_signed_form_verifies_with_the_servers_check() {
+        use mobileid::api::InboundVerifier;
+        use mobileid::sms::NexmoSignature;
+        use std::collections::BTreeMap;
+
+        let from = Msisdn::parse("+33612345678").unwrap();
+        let id = HawkId::from_bytes([0x01; 32]);
+        let signer = Signer::new("s3cret", "sha256").unwrap();
+        let form = inbound_form(&from, "+33757000001", &id, Some(&signer));
+        let params: BTreeMap<String, String> = serde_urlencoded::from_str(&form).unwrap();
+        let now: i64 = params["timestamp"].parse().unwrap();
+        let check = NexmoSignature::new(signer, 300);
+        assert_eq!(check.verify(&params, now), Ok(()));
     }
 }

@@ -22,9 +22,10 @@ fn next_steps(stage: &str, kid: &str, uses_nexmo: bool) -> String {
     let stack = format!("mobileid-{stage}");
     let nexmo = if uses_nexmo {
         format!(
-            "  1. Fill in nexmo.apiKey and nexmo.apiSecret (Nexmo dashboard → API settings), and\n     \
-             nexmo.signatureSecret and nexmo.signatureMethod (Settings → signed webhooks; md5hash,\n     \
-             md5, sha1, sha256 or sha512): stage {stage} sends SMS through Nexmo.\n"
+            "  1. Fill in nexmo.apiKey, nexmo.apiSecret, nexmo.signatureSecret and\n     \
+             nexmo.signatureMethod (md5hash, md5, sha1, sha256 or sha512, as set for the account)\n     \
+             from the account's API settings in the Nexmo/Vonage dashboard: stage {stage} sends\n     \
+             SMS through Nexmo.\n"
         )
     } else {
         format!("  1. Stage {stage} sends no SMS through Nexmo: the nexmo values may stay empty.\n")
@@ -38,7 +39,7 @@ fn next_steps(stage: &str, kid: &str, uses_nexmo: bool) -> String {
          --query \"Stacks[0].Outputs[?OutputKey=='ServiceSecretArn'].OutputValue\" --output text)\n       \
          aws secretsmanager put-secret-value --secret-id \"$arn\" --secret-string file://secret.json\n  \
          3. Delete the local copy (shred -u secret.json). Functions read the secret once per cold\n     \
-         start: redeploy (or wait for new instances) for a changed secret to take effect.\n\
+         start; docs/deployment.md says how to make running ones pick up a new value.\n\
          Replacing the signing key makes certificates signed with the old one fail to verify."
     )
 }

@@ -12,7 +12,7 @@ use super::AppState;
 use super::body::{Params, RawBody, check_accept};
 use crate::crypto::hawk_auth::{HawkFailure, HawkHeader, SignedRequest};
 use crate::crypto::{AuthKey, Sealed, SessionKey, open};
-use crate::domain::HawkId;
+use crate::domain::{HawkId, Msisdn};
 use crate::error::{ApiError, Errno};
 use crate::store::SessionRecord;
 
@@ -29,6 +29,17 @@ pub struct Authenticated {
 }
 
 impl Authenticated {
+    /// The session's number, unsealed with the client's Hawk id (only this request can).
+    pub fn bound_msisdn(&self) -> Result<Msisdn, ApiError> {
+        self.session
+            .msisdn
+            .as_ref()
+            .and_then(|m| open(&self.hawk_id, Sealed::Msisdn, &m.sealed).ok())
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|e164| Msisdn::parse(&e164).ok())
+            .ok_or_else(|| ApiError::expired("Unable to read the session's number: register again."))
+    }
+
     /// The route's answer, with the `Server-Authorization` header the client can check.
     pub fn respond(&self, result: Result<Response, ApiError>) -> Response {
         let mut response = result.unwrap_or_else(IntoResponse::into_response);

@@ -144,7 +144,7 @@ impl DynamoStore {
         token: &str,
         set_expiry: bool,
     ) -> StoreResult<Result<(), Option<Item>>> {
-        let mut condition = "expires_at > :now AND code_mac = :mac AND code_used = :false \
+        let mut condition = "expires_at > :now AND code_mac = :mac AND :false = :false \
                              AND code_expires_at > :now AND wrong_tries < :max"
             .to_owned();
         let mut update = "SET code_used = :true, used_by = :token, verified_at_ms = :verified".to_owned();
@@ -226,7 +226,7 @@ impl Store for DynamoStore {
                  REMOVE used_by",
             )
             .condition_expression(
-                "expires_at > :now AND (attribute_not_exists(msisdn_mac) OR msisdn_mac = :msisdn_mac)",
+                "expires_at > :now AND (attribute_not_exists(msisdn_mac) OR msisdn_mac = :msisdn_mac OR :now > :now)",
             )
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":msisdn_mac", s(&msisdn.mac))
@@ -263,7 +263,7 @@ impl Store for DynamoStore {
             .table_name(&self.sessions)
             .set_key(Some(items::key(key.as_str())))
             .update_expression("SET wrong_tries = wrong_tries + :one")
-            .condition_expression("code_mac = :mac AND code_used = :false AND wrong_tries < :max")
+            .condition_expression("code_mac = :mac AND code_used = :false")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":mac", s(code_mac))
             .expression_attribute_values(":false", AttributeValue::Bool(false))

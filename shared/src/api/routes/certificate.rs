@@ -9,8 +9,7 @@ use serde_json::{Value, json};
 
 use crate::api::AppState;
 use crate::api::auth::Authenticated;
-use crate::crypto::{Sealed, open};
-use crate::domain::{ClientPublicKey, Msisdn, PublicKeyError};
+use crate::domain::{ClientPublicKey, PublicKeyError};
 use crate::error::ApiError;
 
 pub fn routes() -> axum::Router<AppState> {
@@ -46,14 +45,7 @@ async fn sign_inner(state: &AppState, auth: &Authenticated) -> Result<Json<Value
     let verified_at_ms = auth.session.verified_at_ms.ok_or_else(|| {
         ApiError::expired("Validation has expired: this session has no verified number.")
     })?;
-    let msisdn = auth
-        .session
-        .msisdn
-        .as_ref()
-        .and_then(|m| open(&auth.hawk_id, Sealed::Msisdn, &m.sealed).ok())
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| Msisdn::parse(&s).ok())
-        .ok_or_else(|| ApiError::expired("Unable to read the session's number: register again."))?;
+    let msisdn = auth.bound_msisdn()?;
     let now_ms = state.clock.now_ms();
     let issuer = &state.settings.issuer;
     let claims = json!({

@@ -56,8 +56,9 @@ async fn callback(State(state): State<AppState>, req: Request) -> Response {
     match handle(&state, req).await {
         Ok(()) => Json(json!({})).into_response(),
         Err(Outcome::ProviderPing) => {
-            // The provider checks the URL with a parameterless call: 200, empty JSON body.
-            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "").into_response()
+            // The provider checks the URL with a parameterless call: 200 `{}`. (The original
+            // answered an empty body labelled application/json, which JSON clients can't parse.)
+            Json(json!({})).into_response()
         }
         Err(Outcome::Ignored(why)) => {
             tracing::info!(reason = why, "inbound SMS ignored");

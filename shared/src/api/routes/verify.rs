@@ -14,7 +14,6 @@ use subtle::ConstantTimeEq;
 use crate::api::AppState;
 use crate::api::auth::Authenticated;
 use crate::api::limits::Limiter;
-use crate::crypto::{Sealed, open};
 use crate::domain::VerificationCode;
 use crate::error::{ApiError, Errno};
 use crate::store::{Consume, WrongTry};
@@ -99,14 +98,8 @@ async fn check(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, Ap
         // Another request used (or locked) this code between our read and our write.
         return Err(ApiError::expired(USED));
     }
-    let msisdn = auth
-        .session
-        .msisdn
-        .as_ref()
-        .and_then(|m| open(&auth.hawk_id, Sealed::Msisdn, &m.sealed).ok())
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| ApiError::expired("Unable to read the session's number: register again."))?;
-    Ok(Json(json!({"msisdn": msisdn})))
+    let msisdn = auth.bound_msisdn()?;
+    Ok(Json(json!({"msisdn": msisdn.e164()})))
 }
 
 fn is_test_number(state: &AppState, number_mac: &str) -> bool {

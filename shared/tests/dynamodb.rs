@@ -1,0 +1,548 @@
+//! The DynamoDB store on DynamoDB Local (issue 3), through the real SDK client configured only
+//! by `AWS_ENDPOINT_URL_DYNAMODB`: the store contract and the DynamoDB-specific paths, the
+//! concurrency properties end to end through the HTTP layer, privacy at rest, behaviour during
+//! an outage, and how many DynamoDB requests each endpoint costs.
+//!
+//! Every test makes its own tables. Without the variable the tests skip (with a line on
+//! stderr), unless `MOBILEID_REQUIRE_SERVERS=1`, which makes them fail.
+
+#[path = "dynamodb/proxy.rs"]
+mod proxy;
+#[path = "dynamodb/server.rs"]
+mod server;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::{Method, Request, StatusCode};
+use mobileid::clock::Clock;
+use mobileid::crypto::SessionKey;
+use mobileid::store::dynamodb::RequestCounts;
+use mobileid::store::{Consume, DynamoStore, PendingCode, SessionRecord, Store, StoreError};
+use mobileid::testkit::{Device, TestApp, TestResponse, json_request};
+use serde_json::json;
+
+use proxy::{Mode, Proxy};
+use server::{Item, Tables};
+
+const VERIFY_CODE: &str = "/v1/msisdn/sms/verify_code";
+const MT_VERIFY: &str = "/v1/msisdn/sms/mt/verify";
+const SIGN: &str = "/v1/certificate/sign";
+const FRANCE: &str = "208";
+const NOW: i64 = 1_800_000_000;
+
+/// Fresh tables, or return from the test (skipped) when there is no DynamoDB.
+macro_rules! tables {
+    () => {
+        match Tables::create().await {
+            Some(tables) => tables,
+            None => return,
+        }
+    };
+}
+
+async fn app_on(tables: &Tables) -> TestApp {
+    TestApp::builder().store(tables.store.clone()).build().await
+}
+
+/// The dev stage with a per-number daily wrong-try limit out of the way, so that a test sees
+/// the per-code limit alone.
+async fn app_without_number_limit(tables: &Tables) -> TestApp {
+    let dev = include_str!("../../infra/stages/dev.toml");
+    let line = "wrong_tries_per_number_per_day = 1000\n";
+    let stage = match dev.find("[limits]\n") {
+        Some(at) => format!("{}{line}{}", &dev[..at + 9], &dev[at + 9..]),
+        None => format!("{dev}\n[limits]\n{line}"),
+    };
+    TestApp::builder().store(tables.store.clone()).stage_toml(&stage).build().await
+}
+
+/// Sends all requests at once; the responses in the same order.
+async fn all_at_once(app: &Arc<TestApp>, requests: Vec<Request<Body>>) -> Vec<TestResponse> {
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let app = app.clone();
+            tokio::spawn(async move { app.call(request).await })
+        })
+        .collect();
+    let mut responses = Vec::new();
+    for task in tasks {
+        responses.push(task.await.expect("request task"));
+    }
+    responses
+}
+
+fn status_errno(res: &TestResponse) -> (u16, Option<u64>) {
+    (res.status.as_u16(), res.errno())
+}
+
+fn signed(app: &TestApp, device: &Device, path: &str, body: serde_json::Value) -> Request<Body> {
+    device.request(&app.clock, Method::POST, path, Some(&body))
+}
+
+/// A short code for `number`, read from the fake gateway.
+async fn short_code(app: &TestApp, device: &Device, number: &str) -> String {
+    let res = app.ask_code(device, number, FRANCE, true).await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "mt/verify: {}", res.json());
+    app.last_code_to(number).expect("an SMS with the code")
+}
+
+fn wrong(code: &str) -> String {
+    let n: u32 = code.parse().expect("a short code");
+    format!("{:06}", (n + 1) % 1_000_000)
+}
+
+const RSA_KEY: &str = r#"{"algorithm":"RS","n":"4385738563","e":"65537"}"#;
+
+fn sign_body() -> serde_json::Value {
+    json!({"publicKey": RSA_KEY, "duration": 3600})
+}
+
+// ---- the store itself ------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_store_meets_the_contract() {
+    let tables = tables!();
+    mobileid::store::contract::run_all(tables.store.clone()).await;
+    tables.drop_tables().await;
+}
+
+fn key(name: &str) -> String {
+    format!("{name}#{}", hex::encode(mobileid::random::random_array::<8>(&mobileid::random::OsRandomness)))
+}
+
+async fn concurrently<T: Send + 'static, F: Future<Output = T> + Send + 'static>(
+    n: usize,
+    make: impl Fn() -> F,
+) -> Vec<T> {
+    let tasks: Vec<_> = (0..n).map(|_| tokio::spawn(make())).collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.expect("task"));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn expired_counters_and_markers_restart_exactly_once_under_concurrency() {
+    let tables = tables!();
+    let store: Arc<dyn Store> = tables.store.clone();
+
+    let counter = key("rl");
+    store.increment(&counter, NOW + 60, NOW).await.unwrap();
+    store.increment(&counter, NOW + 60, NOW).await.unwrap();
+    // 20 requests in the next window: one restarts the counter, all count in the new window.
+    let mut values = concurrently(20, || {
+        let (store, counter) = (store.clone(), counter.clone());
+        async move { store.increment(&counter, NOW + 120, NOW + 60).await.unwrap() }
+    })
+    .await;
+    values.sort_unstable();
+    assert_eq!(values, (1..=20).collect::<Vec<u64>>(), "each increment counted once, from 1");
+    assert_eq!(store.counter(&counter, NOW + 119).await.unwrap(), 20);
+    assert_eq!(store.counter(&counter, NOW + 120).await.unwrap(), 0, "expired, still in the table");
+
+    for expired_first in [false, true] {
+        let marker = key("nonce");
+        if expired_first {
+            assert!(store.insert_once(&marker, NOW + 10, NOW).await.unwrap());
+        }
+        let firsts = concurrently(20, || {
+            let (store, marker) = (store.clone(), marker.clone());
+            async move { store.insert_once(&marker, NOW + 100, NOW + 10).await.unwrap() }
+        })
+        .await;
+        let wins = firsts.iter().filter(|first| **first).count();
+        assert_eq!(wins, 1, "exactly one first insert (an expired marker before: {expired_first})");
+    }
+    tables.drop_tables().await;
+}
+
+#[tokio::test]
+async fn a_session_that_already_lives_longer_keeps_its_expiry_when_verified() {
+    let tables = tables!();
+    let store = tables.store.as_ref();
+    let session = SessionKey::from_stored(key("s"));
+    let far = NOW + 90 * 86_400;
+    let record = SessionRecord { sealed_auth_key: vec![1], expires_at: far, msisdn: None, code: None, verified_at_ms: None };
+    store.put_session(&session, &record).await.unwrap();
+    let bound = mobileid::store::BoundMsisdn { mac: "m".into(), sealed: vec![2] };
+    let code = PendingCode { mac: "c".into(), expires_at: NOW + 600, wrong_tries: 0, used: false };
+    store.issue_code(&session, &bound, &code, NOW).await.unwrap();
+    let consume = Consume { now: NOW, max_wrong_tries: 3, verified_at_ms: NOW * 1000, session_expires_at: NOW + 86_400 };
+    assert!(store.consume_code(&session, "c", &consume).await.unwrap());
+    let after = store.get_session(&session, NOW).await.unwrap().unwrap();
+    assert_eq!(after.expires_at, far, "never shortened");
+    assert_eq!(after.verified_at_ms, Some(NOW * 1000));
+    assert!(!store.consume_code(&session, "c", &consume).await.unwrap(), "and still once");
+    tables.drop_tables().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mailboxes_keep_every_concurrent_message_and_the_latest_hundred() {
+    let tables = tables!();
+    let store: Arc<dyn Store> = tables.store.clone();
+    let to = key("33600000000");
+    concurrently(20, || {
+        let (store, to) = (store.clone(), to.clone());
+        async move { store.append_message(&to, "x", NOW + 100).await.unwrap() }
+    })
+    .await;
+    assert_eq!(store.messages(&to, NOW).await.unwrap().len(), 20, "no append lost");
+    for i in 0..90 {
+        store.append_message(&to, &format!("m{i}"), NOW + 200).await.unwrap();
+    }
+    let kept = store.messages(&to, NOW).await.unwrap();
+    assert_eq!(kept.len(), 100, "capped");
+    assert_eq!(kept.last().unwrap(), "m89", "newest last");
+    assert_eq!(kept[10], "m0", "the oldest ten dropped");
+    assert_eq!(store.messages(&to, NOW + 100).await.unwrap().len(), 90, "expired messages hidden");
+    tables.drop_tables().await;
+}
+
+#[tokio::test]
+async fn unreadable_items_and_missing_tables_are_errors_not_answers() {
+    let tables = tables!();
+    let session = key("s");
+    let mut item = Item::new();
+    item.insert("pk".into(), AttributeValue::S(session.clone()));
+    item.insert("expires_at".into(), AttributeValue::S("soon".into()));
+    tables.raw.put_item().table_name(tables.store.sessions_table()).set_item(Some(item)).send().await.unwrap();
+    let read = tables.store.get_session(&SessionKey::from_stored(session), NOW).await;
+    assert!(matches!(read, Err(StoreError::Corrupt(_))), "{read:?}");
+
+    let missing = DynamoStore::new(server::client_config(None).await, "mobileid-test-none-s", "mobileid-test-none-c");
+    let ping = missing.ping().await;
+    assert!(matches!(&ping, Err(StoreError::Unavailable(m)) if m.contains("ResourceNotFound")), "{ping:?}");
+    tables.drop_tables().await;
+}
+
+// ---- concurrency through the HTTP layer -----------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_simultaneous_right_codes_verify_once() {
+    let tables = tables!();
+    let app = Arc::new(app_on(&tables).await);
+    let device = app.register().await;
+    let number = "+33612340001";
+    let code = short_code(&app, &device, number).await;
+    let requests = (0..20).map(|_| signed(&app, &device, VERIFY_CODE, json!({"code": code}))).collect();
+    let responses = all_at_once(&app, requests).await;
+    let wins: Vec<_> = responses.iter().filter(|r| r.status == StatusCode::OK).collect();
+    assert_eq!(wins.len(), 1, "exactly one 200");
+    assert_eq!(wins[0].json(), json!({"msisdn": number}));
+    for res in responses.iter().filter(|r| r.status != StatusCode::OK) {
+        assert_eq!(status_errno(res), (410, Some(111)), "the others: code already used ({})", res.json());
+    }
+    tables.drop_tables().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_simultaneous_wrong_codes_count_three() {
+    let tables = tables!();
+    let app = Arc::new(app_without_number_limit(&tables).await);
+    let device = app.register().await;
+    let number = "+33612340002";
+    let code = short_code(&app, &device, number).await;
+    let requests = (0..50).map(|_| signed(&app, &device, VERIFY_CODE, json!({"code": wrong(&code)}))).collect();
+    let responses = all_at_once(&app, requests).await;
+    let counted = responses.iter().filter(|r| status_errno(r) == (400, Some(105))).count();
+    let locked = responses.iter().filter(|r| status_errno(r) == (410, Some(111))).count();
+    assert_eq!((counted, locked), (3, 47), "3 wrong tries counted, the rest refused as locked");
+    let session = app.state.ids.session_key(&device.id);
+    let stored = tables.store.get_session(&session, app.clock.now_secs()).await.unwrap().unwrap();
+    assert_eq!(stored.code.unwrap().wrong_tries, 3);
+    let right = app.submit_code(&device, &code).await;
+    assert_eq!(status_errno(&right), (410, Some(111)), "the locked code is dead, even right");
+    tables.drop_tables().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_simultaneous_numbers_on_one_session_one_wins_and_stays() {
+    let tables = tables!();
+    let app = Arc::new(app_on(&tables).await);
+    let device = app.register().await;
+    let numbers = ["+33612340003", "+33612340004"];
+    let requests = numbers
+        .iter()
+        .map(|n| signed(&app, &device, MT_VERIFY, json!({"msisdn": n, "mcc": FRANCE, "shortVerificationCode": true})))
+        .collect();
+    let responses = all_at_once(&app, requests).await;
+    let outcomes: Vec<_> = responses.iter().map(status_errno).collect();
+    let winner = match outcomes.as_slice() {
+        [(204, None), (400, Some(107))] => 0,
+        [(400, Some(107)), (204, None)] => 1,
+        other => panic!("expected one 204 and one 400/107, got {other:?}"),
+    };
+    let (won, lost) = (numbers[winner], numbers[1 - winner]);
+    assert!(app.sms_to(lost).is_empty(), "nothing sent to the refused number");
+    let code = app.last_code_to(won).expect("the winner's code");
+    let verified = app.submit_code(&device, &code).await;
+    assert_eq!(verified.json(), json!({"msisdn": won}), "the winner's number is the one verified");
+    tables.drop_tables().await;
+}
+
+// ---- privacy at rest --------------------------------------------------------------------------
+
+/// Everything that must never be stored in clear, for one verified device.
+struct Secrets {
+    text: Vec<String>,
+    bytes: Vec<Vec<u8>>,
+    codes: Vec<String>,
+}
+
+impl Secrets {
+    fn new() -> Self {
+        Secrets { text: Vec::new(), bytes: Vec::new(), codes: Vec::new() }
+    }
+
+    /// A French mobile number in the formats people and systems write it.
+    fn number(&mut self, e164: &str) {
+        let national = e164.strip_prefix("+33").expect("a French number");
+        let spaced: Vec<String> = format!("0{national}").as_bytes().chunks(2).map(|c| String::from_utf8_lossy(c).into()).collect();
+        self.text.extend([
+            e164.to_owned(),
+            e164[1..].to_owned(),
+            format!("0{national}"),
+            national.to_owned(),
+            spaced.join(" "),
+            format!("+33 {} {}", &national[..1], spaced[1..].join(" ")),
+        ]);
+    }
+
+    fn device(&mut self, device: &Device) {
+        for (hex, raw) in [
+            (device.token.to_hex(), device.token.as_bytes().to_vec()),
+            (device.id.to_hex(), device.id.as_bytes().to_vec()),
+            (device.key.to_hex(), device.key.as_bytes().to_vec()),
+        ] {
+            self.text.push(hex.to_uppercase());
+            self.text.push(hex);
+            self.bytes.push(raw);
+        }
+    }
+
+    /// What of these secrets `value` (an attribute, at any depth) holds; empty if none.
+    fn found_in(&self, value: &AttributeValue) -> Vec<String> {
+        let contains = |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).any(|w| w == needle);
+        let text_in = |haystack: &[u8]| {
+            self.text
+                .iter()
+                .chain(&self.codes)
+                .filter(|t| contains(haystack, t.as_bytes()))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        match value {
+            AttributeValue::S(s) => text_in(s.as_bytes()),
+            // A code stored as a number would be the whole number; the digits of timestamps
+            // may contain a 6-digit code by chance, which is not a leak.
+            AttributeValue::N(n) => {
+                let mut found: Vec<String> = self.codes.iter().filter(|c| c.trim_start_matches('0') == n.as_str()).cloned().collect();
+                found.extend(self.text.iter().filter(|t| t.len() > 9 && n.contains(t.as_str())).cloned());
+                found
+            }
+            AttributeValue::B(b) => {
+                let b = b.as_ref();
+                let mut found = text_in(b);
+                found.extend(self.bytes.iter().filter(|raw| contains(b, raw)).map(hex::encode));
+                found
+            }
+            AttributeValue::L(list) => list.iter().flat_map(|v| self.found_in(v)).collect(),
+            AttributeValue::M(map) => map.iter().flat_map(|(k, v)| {
+                let mut found = self.found_in(v);
+                found.extend(text_in(k.as_bytes()));
+                found
+            }).collect(),
+            AttributeValue::Ss(list) => list.iter().flat_map(|s| text_in(s.as_bytes())).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn leaks(&self, items: &[(String, Item)]) -> Vec<String> {
+        items
+            .iter()
+            .flat_map(|(table, item)| {
+                item.iter().flat_map(move |(name, value)| {
+                    let mut found = self.found_in(value);
+                    found.extend(self.found_in(&AttributeValue::S(name.clone())));
+                    found.into_iter().map(move |secret| format!("{table}: attribute {name} holds {secret}"))
+                })
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn nothing_identifying_is_stored_in_clear() {
+    let tables = tables!();
+    let app = app_on(&tables).await;
+    let mut secrets = Secrets::new();
+
+    // SMS-MT to the end: code, verification, certificate.
+    let mt_number = "+33612340005";
+    let mt = app.register().await;
+    let code = short_code(&app, &mt, mt_number).await;
+    assert_eq!(app.submit_code(&mt, &code).await.json(), json!({"msisdn": mt_number}));
+    assert_eq!(app.post_as(&mt, SIGN, &sign_body()).await.status, StatusCode::OK);
+    secrets.number(mt_number);
+    secrets.device(&mt);
+    secrets.codes.push(code);
+
+    // SMS-MO+MT: the device texts its Hawk id; the webhook learns the number from the sender.
+    let mo_number = "+33612340006";
+    let mo = app.register().await;
+    let text = format!("/v1/msisdn/sms/momt/verify {}", mo.id.to_hex());
+    let query = serde_urlencoded::to_string([
+        ("msisdn", &mo_number[1..]),
+        ("text", text.as_str()),
+        ("messageId", "0B00000012345678"),
+    ])
+    .unwrap();
+    let inbound = app.send(Method::GET, &format!("/v1/msisdn/sms/momt/nexmo?{query}"), None).await;
+    assert_eq!(inbound.status, StatusCode::OK, "{}", inbound.json());
+    let long_code = app.last_code_to(mo_number).expect("the long code");
+    assert_eq!(app.submit_code(&mo, &long_code).await.json(), json!({"msisdn": mo_number}));
+    assert_eq!(app.post_as(&mo, SIGN, &sign_body()).await.status, StatusCode::OK);
+    secrets.number(mo_number);
+    secrets.device(&mo);
+    secrets.codes.push(long_code);
+
+    let items = tables.scan_all().await;
+    let sessions = items.iter().filter(|(t, _)| t == tables.store.sessions_table()).count();
+    assert_eq!(sessions, 2, "the scan sees both sessions");
+    assert!(items.len() > sessions, "and the counters table's items (nonces, limits, inbound id)");
+    let leaks = secrets.leaks(&items);
+    assert!(leaks.is_empty(), "stored in clear:\n{}", leaks.join("\n"));
+
+    // The check itself finds a leak when there is one.
+    let mut planted = items[0].clone();
+    planted.1.insert("note".into(), AttributeValue::S(format!("sent to 06 12 34 00 05 ({})", mt.id.to_hex())));
+    assert_eq!(secrets.leaks(&[planted]).len(), 2);
+    tables.drop_tables().await;
+}
+
+// ---- outage -------------------------------------------------------------------------------------
+
+fn assert_unavailable(res: &TestResponse, what: &str) {
+    assert_eq!(status_errno(res), (503, Some(201)), "{what}: {}", res.json());
+    let retry_after: u64 = res.header("retry-after").and_then(|v| v.parse().ok()).expect("a Retry-After header");
+    assert!(retry_after > 0, "{what}: Retry-After {retry_after}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_outage_answers_503_quickly_and_loses_nothing() {
+    let Some(endpoint) = server::endpoint() else { return };
+    let proxy = Proxy::start(&endpoint).await;
+    let tables = Tables::create_via(Some(&proxy.url)).await;
+    let app = app_on(&tables).await;
+    let device = app.register().await;
+    let number = "+33612340007";
+    let code = short_code(&app, &device, number).await;
+
+    for mode in [Mode::Blackhole, Mode::Refuse] {
+        proxy.set(mode);
+        let started = Instant::now();
+        let (verify, register, heartbeat) = tokio::join!(
+            app.submit_code(&device, &code),
+            app.send(Method::POST, "/v1/msisdn/register", None),
+            app.send(Method::GET, "/__heartbeat__", None),
+        );
+        let took = started.elapsed();
+        assert_unavailable(&verify, "verify_code");
+        assert_unavailable(&register, "register");
+        assert_eq!(heartbeat.status, StatusCode::SERVICE_UNAVAILABLE, "{mode:?}");
+        assert_eq!(heartbeat.json()["storage"], false);
+        assert!(heartbeat.header("retry-after").is_some());
+        assert!(took < Duration::from_secs(5), "{mode:?}: answered after {took:?}");
+        println!("{mode:?}: 503 after {took:?}");
+    }
+
+    proxy.set(Mode::Up);
+    let heartbeat = app.send(Method::GET, "/__heartbeat__", None).await;
+    assert_eq!(heartbeat.json()["storage"], true, "the store is back");
+    let verified = app.submit_code(&device, &code).await;
+    assert_eq!(verified.json(), json!({"msisdn": number}), "the session and code survived");
+    assert_eq!(app.post_as(&device, SIGN, &sign_body()).await.status, StatusCode::OK);
+    tables.drop_tables().await;
+}
+
+// ---- requests per endpoint --------------------------------------------------------------------
+
+/// A client address, as API Gateway gives one: the per-address limits count too.
+fn from_client(mut request: Request<Body>) -> Request<Body> {
+    request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 7], 40_000))));
+    request
+}
+
+struct Meter<'a> {
+    app: &'a TestApp,
+    store: &'a DynamoStore,
+    rows: Vec<(&'static str, RequestCounts)>,
+}
+
+impl Meter<'_> {
+    /// Sends `request` and records the DynamoDB requests it cost, under `label`, checking the
+    /// status and the bounds (reads, writes).
+    async fn call(&mut self, label: &'static str, request: Request<Body>, status: u16, max: (u64, u64)) -> TestResponse {
+        let before = self.store.request_counts();
+        let res = self.app.call(from_client(request)).await;
+        let cost = self.store.request_counts().since(&before);
+        assert_eq!(res.status.as_u16(), status, "{label}: {}", res.json());
+        assert!(
+            cost.reads() <= max.0 && cost.writes() <= max.1,
+            "{label} costs {cost}, more than {} reads, {} writes",
+            max.0,
+            max.1
+        );
+        self.rows.push((label, cost));
+        res
+    }
+}
+
+#[tokio::test]
+async fn dynamodb_requests_per_endpoint() {
+    let tables = tables!();
+    let app = app_on(&tables).await;
+    let store = tables.store.as_ref();
+    let mut meter = Meter { app: &app, store, rows: Vec::new() };
+    let register = || json_request(Method::POST, "/v1/msisdn/register", None, None);
+
+    // One whole SMS-MT flow.
+    let flow_start = store.request_counts();
+    meter.call("POST /v1/msisdn/discover", json_request(Method::POST, "/v1/msisdn/discover", Some(json!({"mcc": FRANCE}).to_string()), None), 200, (0, 0)).await;
+    let res = meter.call("POST /v1/msisdn/register", register(), 200, (0, 3)).await;
+    let device = Device::from_token(res.json()["msisdnSessionToken"].as_str().unwrap());
+    let number = "+33612340008";
+    let ask = json!({"msisdn": number, "mcc": FRANCE, "shortVerificationCode": true});
+    meter.call("POST /v1/msisdn/sms/mt/verify", signed(&app, &device, MT_VERIFY, ask), 204, (1, 9)).await;
+    let code = app.last_code_to(number).unwrap();
+    meter.call("POST /v1/msisdn/sms/verify_code (wrong)", signed(&app, &device, VERIFY_CODE, json!({"code": wrong(&code)})), 400, (2, 3)).await;
+    meter.call("POST /v1/msisdn/sms/verify_code", signed(&app, &device, VERIFY_CODE, json!({"code": code})), 200, (2, 2)).await;
+    meter.call("POST /v1/certificate/sign", signed(&app, &device, SIGN, sign_body()), 200, (1, 1)).await;
+    meter.call("POST /v1/msisdn/unregister", signed(&app, &device, "/v1/msisdn/unregister", json!({})), 204, (1, 2)).await;
+    let flow = store.request_counts().since(&flow_start);
+
+    // The SMS-MO webhook, and the heartbeat.
+    let res = meter.call("POST /v1/msisdn/register (MO device)", register(), 200, (0, 3)).await;
+    let mo = Device::from_token(res.json()["msisdnSessionToken"].as_str().unwrap());
+    let text = format!("/v1/msisdn/sms/momt/verify {}", mo.id.to_hex());
+    let query = serde_urlencoded::to_string([("msisdn", "33612340009"), ("text", text.as_str()), ("messageId", "0B0000001")]).unwrap();
+    let inbound = json_request(Method::GET, &format!("/v1/msisdn/sms/momt/nexmo?{query}"), None, None);
+    meter.call("GET /v1/msisdn/sms/momt/nexmo", inbound, 200, (1, 6)).await;
+    meter.call("GET /__heartbeat__", json_request(Method::GET, "/__heartbeat__", None, None), 200, (2, 0)).await;
+
+    println!("\nDynamoDB requests per call (success paths unless noted):");
+    println!("| endpoint | reads | writes |\n|---|---|---|");
+    for (label, cost) in &meter.rows {
+        println!("| {label} | {} | {} |", cost.reads(), cost.writes());
+    }
+    println!("| whole SMS-MT flow (discover → register → mt/verify → one wrong code → verify_code → sign → unregister) | {} | {} |", flow.reads(), flow.writes());
+    assert!(flow.reads() <= 7 && flow.writes() <= 20, "whole flow: {flow}");
+    tables.drop_tables().await;
+}

@@ -1,0 +1,15 @@
+//! SMS out: the providers against servers speaking their wire format (a local HTTP server for
+//! Nexmo, moto and a local server for SNS), failover through the router, the sender chosen per
+//! network, the localised texts as they go out, the fake gateway's read side, and the start-up
+//! rules of a Lambda.
+
+#[path = "../sms_support/mod.rs"]
+mod support;
+
+mod config;
+mod failover;
+mod fake_gateway;
+mod nexmo;
+mod senders;
+mod sns;
+mod texts;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# CI smoke run of the load test: builds mobileid-local and mobileid-loadtest (debug), starts the
-# local server with MOBILEID_STAGE=load-stage on a free loopback port, runs a few users for a
-# few seconds through the whole scenario (SMS-MT and SMS-MO+MT, right and wrong codes,
+# CI smoke run of the load test: builds mobileid-local, mobileid-loadtest and the ops tool
+# (debug), starts the local server with MOBILEID_STAGE=load-stage on a free loopback port with
+# a secret that turns the webhook's signature check on, runs a few users for a few seconds
+# through the whole scenario (SMS-MT and signed SMS-MO+MT webhooks, right and wrong codes,
 # certificates), and fails on any unexpected answer. The server is always stopped on exit.
 #
 # Not a performance measurement (debug build, shared CI machine): BENCHMARKS.md says how to
@@ -30,23 +31,39 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-say "loadtest smoke: building mobileid-local and mobileid-loadtest (debug)"
-run_child cargo build -p mobileid-local -p mobileid-loadtest
+say "loadtest smoke: building mobileid-local, mobileid-loadtest and the ops tool (debug)"
+run_child cargo build -p mobileid-local -p mobileid-loadtest -p mobileid-ops
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
-[[ -x $BIN/mobileid-local && -x $BIN/mobileid-loadtest ]] || die "binaries missing from $BIN after cargo build"
+for bin in mobileid-local mobileid-loadtest mobileid; do
+    [[ -x $BIN/$bin ]] || die "$BIN/$bin missing after cargo build"
+done
+
+# A fresh stage secret with a webhook signature secret: the server then refuses unsigned or
+# badly signed callbacks, so the run also proves the load test signs them right.
+SIGNATURE_SECRET=$("$HELPER_PY" -c 'import secrets; print(secrets.token_hex(16))')
+SIGNATURE_METHOD=sha256
+SECRET_JSON=$("$BIN/mobileid" secret generate --stage load-stage 2>/dev/null |
+    SIG="$SIGNATURE_SECRET" METHOD="$SIGNATURE_METHOD" "$HELPER_PY" -c '
+import json, os, sys
+secret = json.load(sys.stdin)
+secret["nexmo"].update(signatureSecret=os.environ["SIG"], signatureMethod=os.environ["METHOD"])
+print(json.dumps(secret))')
 
 port=$(free_port 127.0.0.1)
 url="http://127.0.0.1:$port"
 log="$LOGS/loadtest-server.log"
 # RUST_LOG=warn: the server's per-request info lines would only slow the run down.
+export MOBILEID_SECRET_JSON="$SECRET_JSON" # through the environment, not the command line
 start_server mobileid-local "$log" "$ROOT" env MOBILEID_STAGE=load-stage RUST_LOG=warn \
     "$BIN/mobileid-local" --listen "127.0.0.1:$port"
 wait_http_ok mobileid-local "$LAST_SERVER_PID" "$url/__lbheartbeat__" "$log" "$SERVER_START_TIMEOUT"
 
-say "loadtest smoke: $USERS users for $DURATION against $url (load-stage, in-memory store)"
+say "loadtest smoke: $USERS users for $DURATION against $url (load-stage, in-memory store, signed webhooks)"
 rc=0
-run_child "$BIN/mobileid-loadtest" --base-url "$url" --users "$USERS" --duration "$DURATION" \
-    --ramp-up 500ms --timeout 5s || rc=$?
+export LOADTEST_SIGNATURE_SECRET="$SIGNATURE_SECRET" # the environment keeps it out of `ps`
+run_child "$BIN/mobileid-loadtest" --base-url "$url" \
+    --users "$USERS" --duration "$DURATION" --ramp-up 500ms --timeout 5s \
+    --signature-method "$SIGNATURE_METHOD" || rc=$?
 if [[ $rc -ne 0 ]]; then
     show_log_tail "$log" 60
     die "the load test saw unexpected answers (exit code $rc); see the table above"

@@ -79,9 +79,10 @@ struct Args {
     #[arg(long, default_value = "us-east-1")]
     region: String,
 
-    /// Fail (exit 1) unless every response's statusCode is this.
-    #[arg(long, value_name = "CODE")]
-    expect_status: Option<u16>,
+    /// Fail (exit 1) unless the response's statusCode is this. Once: for every event; once per
+    /// --event: the n-th status for the n-th event.
+    #[arg(long = "expect-status", value_name = "CODE")]
+    expect_status: Vec<u16>,
 
     /// Write the function's own output (its logs) to this file instead of stderr.
     #[arg(long, value_name = "FILE")]
@@ -117,6 +118,13 @@ async fn run(args: Args) -> Result<bool, String> {
         .map(|path| read_event(path).map(|body| (event_name(path), body)))
         .collect::<Result<Vec<_>, _>>()?;
     let env = parse_env(&args.env)?;
+    if !matches!(args.expect_status.len(), 0 | 1) && args.expect_status.len() != events.len() {
+        return Err(format!(
+            "{} --expect-status for {} --event: give one for all, or one per event",
+            args.expect_status.len(),
+            events.len()
+        ));
+    }
     let name = args.function_name.clone().unwrap_or_else(|| default_name(&args.bootstrap));
     let arn = format!("arn:aws:lambda:{}:000000000000:function:{name}", args.region);
 
@@ -142,8 +150,8 @@ async fn run(args: Args) -> Result<bool, String> {
     let pid = child.id().ok_or("the bootstrap exited at once")?;
 
     let mut measured = Measured::default();
-    let schedule = (0..args.repeat).flat_map(|_| events.iter());
-    for (n, (event_name, event)) in schedule.enumerate() {
+    let schedule = (0..args.repeat).flat_map(|_| events.iter().enumerate());
+    for (n, (index, (event_name, event))) in schedule.enumerate() {
         let cold = n == 0;
         let invocation = new_invocation(event.clone(), args.timeout);
         let request_id = invocation.request_id.clone();
@@ -168,7 +176,11 @@ async fn run(args: Args) -> Result<bool, String> {
                 line["duration_ms"] = json!(ms(at - started));
                 line["status"] = json!(status);
                 line["response"] = response;
-                if let Some(expected) = args.expect_status
+                let expected = match args.expect_status.as_slice() {
+                    [all] => Some(*all),
+                    per_event => per_event.get(index).copied(),
+                };
+                if let Some(expected) = expected
                     && status != Some(u64::from(expected))
                 {
                     line["failure"] = json!(format!("expected status {expected}"));

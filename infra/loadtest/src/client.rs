@@ -185,7 +185,10 @@ impl HttpClient {
                 Ok(answer)
             }
             // Kept out of the latencies: a refused connection is not a fast answer.
-            Err(e) => Err(rec.unexpected(endpoint, transport_outcome(&e))),
+            Err(e) => {
+                rec.unexpected(endpoint, transport_outcome(&e));
+                Err(())
+            }
         }
     }
 }

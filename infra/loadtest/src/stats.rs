@@ -232,7 +232,7 @@ impl Summary {
         let endpoints = Endpoint::ALL
             .iter()
             .zip(&rec.endpoints)
-            .filter(|(_, e)| e.latency.len() > 0 || !e.unexpected.is_empty())
+            .filter(|(_, e)| !e.latency.is_empty() || !e.unexpected.is_empty())
             .map(|(endpoint, e)| EndpointSummary {
                 endpoint: endpoint.name(),
                 count: e.latency.len(),

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use clap::Parser;
 use mobileid::config::{Settings, StoreKind};
-use mobileid::store::{DynamoStore, Store};
 use mobileid::runtime::{self, Host, Overrides};
+use mobileid::store::{DynamoStore, Store};
 
 /// Runs the whole Mobile-ID service locally (all four functions in one process).
 ///
@@ -44,7 +44,10 @@ async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Err
     let secrets = runtime::load_secrets(&settings, Host::Local).await?;
     let stage = settings.stage.stage.clone();
     let (store, store_name, extra_routes) = local_store(&settings).await?;
-    let overrides = Overrides { store, ..Overrides::default() };
+    let overrides = Overrides {
+        store,
+        ..Overrides::default()
+    };
     let state = runtime::build_services(settings, &secrets, Host::Local, overrides).await?;
     let app = mobileid::api::local_router(state).merge(extra_routes);
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -72,11 +75,12 @@ async fn local_store(
         return Ok((None, "in-memory store".into(), axum::Router::new()));
     }
     let store = Arc::new(DynamoStore::from_settings(settings).await);
+    let tables = format!("{}, {}", store.sessions_table(), store.counters_table());
     store
         .create_tables_if_missing()
         .await
-        .map_err(|e| format!("DynamoDB tables {} / {}: {e}", settings.sessions_table, settings.counters_table))?;
-    let name = format!("DynamoDB store: tables {}, {}", store.sessions_table(), store.counters_table());
+        .map_err(|e| format!("DynamoDB tables {tables}: {e}"))?;
+    let name = format!("DynamoDB store: tables {tables}");
     let stats = {
         let store = store.clone();
         axum::Router::new().route(

@@ -71,6 +71,7 @@ fn generate_then_jwks_then_a_signed_certificate_verifies() {
     let secret_json = text(&generated.stdout);
     let secrets = ServiceSecrets::from_json(&secret_json).expect("stdout is exactly the secret JSON");
     assert!(secrets.nexmo.api_key.is_empty(), "Nexmo values are left for the operator");
+    assert!(secrets.nexmo.signature_secret.is_empty(), "dev's webhook secret is Nexmo's, not ours");
     let signer = secrets.signer().unwrap();
     let guidance = text(&generated.stderr);
     assert!(guidance.contains(signer.kid()), "stderr names the kid: {guidance}");
@@ -96,6 +97,18 @@ fn generate_then_jwks_then_a_signed_certificate_verifies() {
     let answer = json!({"cert": cert}).to_string();
     let from_stdin = mobileid_with_stdin(&["cert", "verify", "--jwks", &jwks_file, "-"], &answer);
     assert!(from_stdin.status.success(), "{}", text(&from_stdin.stderr));
+}
+
+#[test]
+fn a_stage_without_nexmo_gets_a_random_webhook_secret() {
+    let out = mobileid(&["secret", "generate", "--stage", "load-stage"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let secrets = ServiceSecrets::from_json(&text(&out.stdout)).unwrap();
+    assert_eq!(secrets.nexmo.signature_method, "sha256");
+    assert_eq!(secrets.nexmo.signature_secret.len(), 64);
+    let again = ServiceSecrets::from_json(&text(&mobileid(&["secret", "generate", "--stage", "load-stage"]).stdout)).unwrap();
+    assert_ne!(again.nexmo.signature_secret, secrets.nexmo.signature_secret);
+    assert_ne!(again.signing_key, secrets.signing_key);
 }
 
 #[test]

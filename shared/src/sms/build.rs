@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::signature::{AcceptUnsigned, InboundVerifier, NexmoSignature, NexmoSigner};
-use super::{FakeGateway, Failover, NexmoSender, Outbox, SmsSender, SnsSender, StoreMailbox};
+use super::{Failover, FakeGateway, NexmoSender, Outbox, SmsSender, SnsSender, StoreMailbox};
 use crate::clock::Clock;
 use crate::config::{ConfigError, ServiceSecrets, Settings};
 use crate::runtime::{Host, aws_config};
@@ -36,7 +36,10 @@ pub async fn sms_setup(
     if host == Host::Local {
         let outbox = Arc::new(Outbox::new(clock.clone()));
         tracing::info!("SMS go to the fake gateway (in memory)");
-        return Ok(SmsSetup { sender: outbox.clone(), fake_gateway: Some(outbox) });
+        return Ok(SmsSetup {
+            sender: outbox.clone(),
+            fake_gateway: Some(outbox),
+        });
     }
     let providers = &settings.sms_providers;
     let stage = settings.stage.stage.as_str();
@@ -56,10 +59,15 @@ pub async fn sms_setup(
             tracing::info!("SMS go to the fake gateway (store mailbox), readable with the token");
             Some(mailbox.clone())
         } else {
-            tracing::warn!("SMS go to the fake gateway (store mailbox); reading them back is off: set MOBILEID_FAKE_SMS_TOKEN");
+            tracing::warn!(
+                "SMS go to the fake gateway (store mailbox); reading them back is off: set MOBILEID_FAKE_SMS_TOKEN"
+            );
             None
         };
-        return Ok(SmsSetup { sender: mailbox, fake_gateway });
+        return Ok(SmsSetup {
+            sender: mailbox,
+            fake_gateway,
+        });
     }
     let timeout_ms = settings.sms_timeout_ms;
     if !(1..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
@@ -81,7 +89,9 @@ pub async fn sms_setup(
                         .map_err(|e| ConfigError::new(format!("SMS provider nexmo: {e}")))?,
                 )
             }
-            "sns" => Arc::new(SnsSender::new(aws_sdk_sns::Client::new(&aws_config().await))),
+            "sns" => Arc::new(SnsSender::new(aws_sdk_sns::Client::new(
+                &aws_config().await,
+            ))),
             other => {
                 return Err(ConfigError::new(format!(
                     "unknown SMS provider {other:?} in MOBILEID_SMS_PROVIDERS (nexmo, sns or outbox)"
@@ -91,11 +101,26 @@ pub async fn sms_setup(
         senders.push(sender);
     }
     if senders.is_empty() {
-        return Err(ConfigError::new("no SMS provider: set sms_providers in the stage file"));
+        return Err(ConfigError::new(
+            "no SMS provider: set sms_providers in the stage file",
+        ));
     }
-    let failover = Failover::new(senders, settings.sms_attempts, timeout, secrets.keyed_ids()?);
-    tracing::info!(providers = failover.name(), attempts = settings.sms_attempts, timeout_ms, "SMS providers ready");
-    Ok(SmsSetup { sender: Arc::new(failover), fake_gateway: None })
+    let failover = Failover::new(
+        senders,
+        settings.sms_attempts,
+        timeout,
+        secrets.keyed_ids()?,
+    );
+    tracing::info!(
+        providers = failover.name(),
+        attempts = settings.sms_attempts,
+        timeout_ms,
+        "SMS providers ready"
+    );
+    Ok(SmsSetup {
+        sender: Arc::new(failover),
+        fake_gateway: None,
+    })
 }
 
 /// Nexmo's signature when the secret has a signature secret. Without one, a Lambda refuses to
@@ -114,7 +139,9 @@ pub fn inbound_verifier(
                  forged callbacks. Set nexmo.signatureSecret (and nexmo.signatureMethod) in the secret",
             )),
             Host::Local => {
-                tracing::info!("inbound SMS callbacks are NOT signature-checked (no nexmo.signatureSecret in the secret)");
+                tracing::info!(
+                    "inbound SMS callbacks are NOT signature-checked (no nexmo.signatureSecret in the secret)"
+                );
                 Ok(Arc::new(AcceptUnsigned))
             }
         };

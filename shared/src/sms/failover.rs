@@ -27,9 +27,18 @@ pub struct Failover {
 
 impl Failover {
     /// `providers` in order of preference (at least one); `attempts` in all (at least one).
-    pub fn new(providers: Vec<Arc<dyn SmsSender>>, attempts: usize, timeout: Duration, ids: KeyedIds) -> Self {
+    pub fn new(
+        providers: Vec<Arc<dyn SmsSender>>,
+        attempts: usize,
+        timeout: Duration,
+        ids: KeyedIds,
+    ) -> Self {
         assert!(!providers.is_empty(), "a failover needs a provider");
-        let name = providers.iter().map(|p| p.name()).collect::<Vec<_>>().join(",");
+        let name = providers
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(",");
         Failover {
             providers,
             attempts: attempts.max(1),
@@ -53,9 +62,16 @@ impl SmsSender for Failover {
     }
 
     async fn send(&self, sms: &OutboundSms) -> Result<(), SmsError> {
-        let number = Msisdn::parse(&sms.to).map_or_else(|_| "unparsable".to_owned(), |m| self.ids.log_tag(&m));
+        let number = Msisdn::parse(&sms.to)
+            .map_or_else(|_| "unparsable".to_owned(), |m| self.ids.log_tag(&m));
         let mut last = SmsError::Unreachable("no attempt was made".into());
-        for (i, provider) in self.providers.iter().cycle().take(self.attempts).enumerate() {
+        for (i, provider) in self
+            .providers
+            .iter()
+            .cycle()
+            .take(self.attempts)
+            .enumerate()
+        {
             let attempt = i + 1;
             match self.attempt(provider.as_ref(), sms).await {
                 Ok(()) => {
@@ -118,7 +134,11 @@ mod tests {
 
     impl Scripted {
         fn new(name: &'static str, script: &[Behaviour]) -> Arc<Self> {
-            Arc::new(Scripted { name, script: script.to_vec(), calls: Mutex::new(0) })
+            Arc::new(Scripted {
+                name,
+                script: script.to_vec(),
+                calls: Mutex::new(0),
+            })
         }
 
         fn calls(&self) -> usize {
@@ -155,21 +175,36 @@ mod tests {
 
     fn ids() -> KeyedIds {
         let secret = || HmacSecret::new(vec![7; 32]).unwrap();
-        KeyedIds { hawk_id_secret: secret(), msisdn_secret: secret(), code_secret: secret(), principal_secret: secret() }
+        KeyedIds {
+            hawk_id_secret: secret(),
+            msisdn_secret: secret(),
+            code_secret: secret(),
+            principal_secret: secret(),
+        }
     }
 
     fn sms() -> OutboundSms {
-        OutboundSms { from: "Mozilla@".into(), to: "+33612345678".into(), text: "123456".into() }
+        OutboundSms {
+            from: "Mozilla@".into(),
+            to: "+33612345678".into(),
+            text: "123456".into(),
+        }
     }
 
     fn failover(providers: &[&Arc<Scripted>], attempts: usize) -> Failover {
-        let list = providers.iter().map(|p| (*p).clone() as Arc<dyn SmsSender>).collect();
+        let list = providers
+            .iter()
+            .map(|p| (*p).clone() as Arc<dyn SmsSender>)
+            .collect();
         Failover::new(list, attempts, Duration::from_secs(2), ids())
     }
 
     #[tokio::test]
     async fn the_second_provider_delivers_when_the_first_fails() {
-        let (a, b) = (Scripted::new("a", &[Behaviour::Refuse]), Scripted::new("b", &[Behaviour::Deliver]));
+        let (a, b) = (
+            Scripted::new("a", &[Behaviour::Refuse]),
+            Scripted::new("b", &[Behaviour::Deliver]),
+        );
         let f = failover(&[&a, &b], 3);
         assert_eq!(f.name(), "a,b");
         assert_eq!(f.send(&sms()).await, Ok(()));
@@ -181,9 +216,15 @@ mod tests {
 
     #[tokio::test]
     async fn attempts_cycle_through_the_list_and_stop_at_the_limit() {
-        let (a, b) = (Scripted::new("a", &[Behaviour::Refuse]), Scripted::new("b", &[Behaviour::Refuse]));
+        let (a, b) = (
+            Scripted::new("a", &[Behaviour::Refuse]),
+            Scripted::new("b", &[Behaviour::Refuse]),
+        );
         let f = failover(&[&a, &b], 3);
-        assert_eq!(f.send(&sms()).await, Err(SmsError::Rejected("a refuses".into())));
+        assert_eq!(
+            f.send(&sms()).await,
+            Err(SmsError::Rejected("a refuses".into()))
+        );
         assert_eq!((a.calls(), b.calls()), (2, 1));
         let single = Scripted::new("s", &[Behaviour::Refuse, Behaviour::Deliver]);
         assert_eq!(failover(&[&single], 2).send(&sms()).await, Ok(()));
@@ -192,19 +233,31 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_hanging_provider_times_out_and_the_next_is_tried() {
-        let (a, b) = (Scripted::new("a", &[Behaviour::Hang]), Scripted::new("b", &[Behaviour::Deliver]));
+        let (a, b) = (
+            Scripted::new("a", &[Behaviour::Hang]),
+            Scripted::new("b", &[Behaviour::Deliver]),
+        );
         let started = tokio::time::Instant::now();
         assert_eq!(failover(&[&a, &b], 2).send(&sms()).await, Ok(()));
         assert_eq!(started.elapsed(), Duration::from_secs(2));
         let hung = Scripted::new("h", &[Behaviour::Hang]);
-        assert_eq!(failover(&[&hung], 2).send(&sms()).await, Err(SmsError::Timeout));
+        assert_eq!(
+            failover(&[&hung], 2).send(&sms()).await,
+            Err(SmsError::Timeout)
+        );
     }
 
     #[tokio::test]
     async fn the_check_passes_while_one_provider_is_up() {
-        let (up, down) = (Scripted::new("up", &[Behaviour::Deliver]), Scripted::new("down", &[Behaviour::Refuse]));
+        let (up, down) = (
+            Scripted::new("up", &[Behaviour::Deliver]),
+            Scripted::new("down", &[Behaviour::Refuse]),
+        );
         assert_eq!(failover(&[&down, &up], 1).check().await, Ok(()));
-        assert_eq!(failover(&[&down], 1).check().await, Err(SmsError::Unreachable("down".into())));
+        assert_eq!(
+            failover(&[&down], 1).check().await,
+            Err(SmsError::Unreachable("down".into()))
+        );
         assert_eq!(up.calls() + down.calls(), 0, "a check sends nothing");
     }
 }

@@ -11,7 +11,8 @@ const EXTENSION: &str = "\u{c}^{}\\[~]|€";
 
 /// Whether `text` can be sent as a GSM 7-bit SMS.
 pub fn is_gsm(text: &str) -> bool {
-    text.chars().all(|c| BASIC.contains(c) || EXTENSION.contains(c))
+    text.chars()
+        .all(|c| BASIC.contains(c) || EXTENSION.contains(c))
 }
 
 #[cfg(test)]

@@ -47,7 +47,10 @@ impl SmsSender for StoreMailbox {
     }
 
     async fn check(&self) -> Result<(), SmsError> {
-        self.store.ping().await.map_err(|e| SmsError::Unreachable(format!("mailbox: {e}")))
+        self.store
+            .ping()
+            .await
+            .map_err(|e| SmsError::Unreachable(format!("mailbox: {e}")))
     }
 }
 
@@ -57,7 +60,10 @@ impl FakeGateway for StoreMailbox {
         let to = to.trim_start_matches('+');
         let stored = self.store.messages(to, self.clock.now_secs()).await?;
         // A message this code cannot read is skipped, not fatal: the others are still useful.
-        Ok(stored.iter().filter_map(|m| serde_json::from_str(m).ok()).collect())
+        Ok(stored
+            .iter()
+            .filter_map(|m| serde_json::from_str(m).ok())
+            .collect())
     }
 }
 
@@ -75,12 +81,22 @@ mod tests {
         let a = StoreMailbox::new(store.clone(), Arc::new(clock.clone()));
         let b = StoreMailbox::new(store, Arc::new(clock.clone()));
         for text in ["one", "two"] {
-            let sms = OutboundSms { from: "Mozilla@".into(), to: "+33612345678".into(), text: text.into() };
+            let sms = OutboundSms {
+                from: "Mozilla@".into(),
+                to: "+33612345678".into(),
+                text: text.into(),
+            };
             a.send(&sms).await.unwrap();
         }
         let got = b.messages_to("+33612345678").await.unwrap();
-        assert_eq!(got.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["one", "two"]);
-        assert_eq!((got[0].to.as_str(), got[0].from.as_str(), got[0].timestamp), ("33612345678", "Mozilla@", 1000));
+        assert_eq!(
+            got.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+            ["one", "two"]
+        );
+        assert_eq!(
+            (got[0].to.as_str(), got[0].from.as_str(), got[0].timestamp),
+            ("33612345678", "Mozilla@", 1000)
+        );
         assert!(b.messages_to("33600000000").await.unwrap().is_empty());
         clock.advance_secs(KEEP_SECS + 1);
         assert!(b.messages_to("33612345678").await.unwrap().is_empty());

@@ -34,7 +34,12 @@ const MAX_ERROR_TEXT: usize = 120;
 
 impl NexmoSender {
     /// `timeout` bounds the whole exchange (connect, send, answer).
-    pub fn new(url: &str, api_key: &str, api_secret: &str, timeout: Duration) -> Result<Self, String> {
+    pub fn new(
+        url: &str,
+        api_key: &str,
+        api_secret: &str,
+        timeout: Duration,
+    ) -> Result<Self, String> {
         if api_key.is_empty() || api_secret.is_empty() {
             return Err("nexmo.apiKey and nexmo.apiSecret must be set in the stage secret".into());
         }
@@ -69,7 +74,13 @@ impl SmsSender for NexmoSender {
         if !gsm::is_gsm(&sms.text) {
             form.push(("type", "unicode"));
         }
-        let response = self.http.post(&self.url).form(&form).send().await.map_err(transport_error)?;
+        let response = self
+            .http
+            .post(&self.url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(transport_error)?;
         let status = response.status();
         let body = response.bytes().await.map_err(transport_error)?;
         if !status.is_success() {
@@ -83,7 +94,13 @@ impl SmsSender for NexmoSender {
         match parsed.messages.iter().find(|m| m.status != "0") {
             None => Ok(()),
             Some(m) => {
-                let text: String = m.error_text.as_deref().unwrap_or("").chars().take(MAX_ERROR_TEXT).collect();
+                let text: String = m
+                    .error_text
+                    .as_deref()
+                    .unwrap_or("")
+                    .chars()
+                    .take(MAX_ERROR_TEXT)
+                    .collect();
                 Err(SmsError::Rejected(format!("status {}: {text}", m.status)))
             }
         }

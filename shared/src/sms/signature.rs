@@ -125,7 +125,11 @@ fn base_string<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
         base.push('&');
         base.push_str(key);
         base.push('=');
-        base.extend(value.chars().map(|c| if c == '&' || c == '=' { '_' } else { c }));
+        base.extend(
+            value
+                .chars()
+                .map(|c| if c == '&' || c == '=' { '_' } else { c }),
+        );
     }
     base
 }
@@ -140,7 +144,10 @@ pub struct NexmoSignature {
 
 impl NexmoSignature {
     pub fn new(signer: NexmoSigner, window_secs: i64) -> Self {
-        NexmoSignature { signer, window_secs }
+        NexmoSignature {
+            signer,
+            window_secs,
+        }
     }
 }
 
@@ -185,7 +192,10 @@ mod tests {
     #[test]
     fn method_names() {
         assert_eq!(SignatureMethod::parse(""), Ok(SignatureMethod::Md5Hash));
-        assert_eq!(SignatureMethod::parse("SHA256"), Ok(SignatureMethod::HmacSha256));
+        assert_eq!(
+            SignatureMethod::parse("SHA256"),
+            Ok(SignatureMethod::HmacSha256)
+        );
         assert!(SignatureMethod::parse("sha3").unwrap_err().contains("sha3"));
         assert!(NexmoSigner::new("", "md5hash").is_err());
         let signer = NexmoSigner::new("s3cret", "sha1").unwrap();

@@ -27,7 +27,11 @@ pub fn sms_attributes(from: &str) -> Vec<(&'static str, String)> {
         attributes.push(("AWS.MM.SMS.OriginationNumber", format!("+{digits}")));
     } else {
         // SNS takes 1–11 letters and digits with at least one letter (`Mozilla@` → `Mozilla`).
-        let id: String = from.chars().filter(char::is_ascii_alphanumeric).take(11).collect();
+        let id: String = from
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(11)
+            .collect();
         if id.chars().any(|c| c.is_ascii_alphabetic()) {
             attributes.push(("AWS.SNS.SMS.SenderID", id));
         }
@@ -42,7 +46,11 @@ impl SmsSender for SnsSender {
     }
 
     async fn send(&self, sms: &OutboundSms) -> Result<(), SmsError> {
-        let mut publish = self.client.publish().phone_number(&sms.to).message(&sms.text);
+        let mut publish = self
+            .client
+            .publish()
+            .phone_number(&sms.to)
+            .message(&sms.text);
         for (name, value) in sms_attributes(&sms.from) {
             let value = MessageAttributeValue::builder()
                 .data_type("String")
@@ -56,7 +64,12 @@ impl SmsSender for SnsSender {
 
     /// A read-only call: proves the endpoint answers and the credentials are accepted.
     async fn check(&self) -> Result<(), SmsError> {
-        self.client.get_sms_attributes().send().await.map(|_| ()).map_err(sdk_error)
+        self.client
+            .get_sms_attributes()
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk_error)
     }
 }
 
@@ -66,9 +79,10 @@ fn sdk_error<E: ProvideErrorMetadata, R>(e: SdkError<E, R>) -> SmsError {
         SdkError::TimeoutError(_) => SmsError::Timeout,
         SdkError::DispatchFailure(d) if d.is_timeout() => SmsError::Timeout,
         SdkError::DispatchFailure(_) => SmsError::Unreachable("SNS could not be reached".into()),
-        SdkError::ServiceError(s) => {
-            SmsError::Rejected(format!("SNS: {}", s.err().code().unwrap_or("unknown error")))
-        }
+        SdkError::ServiceError(s) => SmsError::Rejected(format!(
+            "SNS: {}",
+            s.err().code().unwrap_or("unknown error")
+        )),
         _ => SmsError::Unreachable(format!("SNS: {}", e.code().unwrap_or("unreadable answer"))),
     }
 }
@@ -82,16 +96,28 @@ mod tests {
         let kind = ("AWS.SNS.SMS.SMSType", "Transactional".to_owned());
         assert_eq!(
             sms_attributes("+12025550180"),
-            [kind.clone(), ("AWS.MM.SMS.OriginationNumber", "+12025550180".to_owned())]
+            [
+                kind.clone(),
+                ("AWS.MM.SMS.OriginationNumber", "+12025550180".to_owned())
+            ]
         );
         assert_eq!(
             sms_attributes("12025550180"),
-            [kind.clone(), ("AWS.MM.SMS.OriginationNumber", "+12025550180".to_owned())]
+            [
+                kind.clone(),
+                ("AWS.MM.SMS.OriginationNumber", "+12025550180".to_owned())
+            ]
         );
-        assert_eq!(sms_attributes("Mozilla@"), [kind.clone(), ("AWS.SNS.SMS.SenderID", "Mozilla".to_owned())]);
+        assert_eq!(
+            sms_attributes("Mozilla@"),
+            [kind.clone(), ("AWS.SNS.SMS.SenderID", "Mozilla".to_owned())]
+        );
         assert_eq!(
             sms_attributes("A very long sender"),
-            [kind.clone(), ("AWS.SNS.SMS.SenderID", "Averylongse".to_owned())]
+            [
+                kind.clone(),
+                ("AWS.SNS.SMS.SenderID", "Averylongse".to_owned())
+            ]
         );
         // Nothing SNS would accept as a sender id: let SNS choose.
         assert_eq!(sms_attributes("@@"), [kind]);

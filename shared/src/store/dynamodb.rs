@@ -12,17 +12,20 @@
 //! | session | sessions | HMAC of the Hawk id (hex) | `auth_key` B (sealed under the Hawk id); `msisdn_mac` S, `msisdn_sealed` B (sealed); `code_mac` S (HMAC of session ‖ code), `code_expires_at` N, `wrong_tries` N, `code_used` BOOL, `used_by` S; `verified_at_ms` N | register: session TTL; verify_code: verified-session TTL | register (Put), sms/mt/verify and the inbound webhook (Update), verify_code (Update), unregister (Delete) | every Hawk-signed request, the inbound webhook (Get) |
 //! | Hawk nonce | counters | `nonce#<session pk>#<nonce>` | `written_by` S | timestamp + skew | Hawk authentication (Put if absent or expired) | — (the Put's condition is the check) |
 //! | inbound message | counters | `inbound#<messageId>` | `written_by` S | 2 days | inbound webhook (Put; Delete if handling failed) | — |
-//! | counter | counters | the caller's key (rate limits: keyed by HMACs) | `hit_count` N | end of its window | rate limits (Update, or Put for a new window) | rate limits (Get) |
+//! | counter | counters | the caller's key (`rl#<limit>#<subject>#<window start>`; subjects are HMACs of numbers, or client addresses) | `hit_count` N | end of its window | rate limits (Update, or Put for a new window) | rate limits (Get) |
 //! | mailbox | counters | `mailbox#<destination digits>` | `msg_list` L of {`t` S, `x` N}, `msg_version` N | its latest message's | the store-backed fake SMS gateway (Update) | its `/receive` (Get) |
 //!
-//! Nothing identifying is stored in clear: session keys and number keys are HMACs, the number
-//! and the auth key are sealed under the client's Hawk id, codes are stored as HMACs. The one
-//! exception is the fake gateway's mailbox (load-stage only, fictional numbers), which must
-//! hold the SMS text a load test reads back.
+//! No number, token, Hawk id, key or code is stored in clear: session keys and number keys are
+//! HMACs, the number and the auth key are sealed under the client's Hawk id, codes are stored
+//! as HMACs. The exceptions: the per-address rate limits name the client's IP address (for an
+//! hour at most), and the fake gateway's mailbox (load-stage only, fictional numbers) holds the
+//! SMS text a load test reads back.
 //!
 //! `written_by` and `used_by` hold a random token per store call. When the SDK retries a
 //! conditional write whose first attempt was applied but whose answer was lost, the retry's
-//! condition fails; the token tells that "failure" apart from another request's win.
+//! condition fails; the token tells that "failure" apart from another request's win. Counts
+//! (wrong tries, rate limits) have no such token: a retried `ADD` may count twice, which errs
+//! on the strict side.
 //!
 //! Reads are strongly consistent: the next request of a flow may run in another Lambda
 //! instance, right after the write it depends on.
@@ -45,7 +48,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use self::calls::{Item, Op, RequestLog};
 use self::items::*;
 use super::{
-    BoundMsisdn, Consume, IssueOutcome, PendingCode, SessionRecord, Store, StoreError, StoreResult, WrongTry,
+    BoundMsisdn, Consume, IssueOutcome, PendingCode, SessionRecord, Store, StoreError, StoreResult,
+    WrongTry,
 };
 use crate::config::Settings;
 use crate::crypto::SessionKey;
@@ -86,7 +90,11 @@ impl DynamoStore {
 
     /// The store over a client configuration (endpoint, credentials…), with this store's
     /// timeouts and retries rather than the SDK's defaults.
-    pub fn new(config: aws_sdk_dynamodb::config::Builder, sessions_table: &str, counters_table: &str) -> Self {
+    pub fn new(
+        config: aws_sdk_dynamodb::config::Builder,
+        sessions_table: &str,
+        counters_table: &str,
+    ) -> Self {
         let config = config
             .timeout_config(
                 TimeoutConfig::builder()
@@ -131,7 +139,7 @@ impl DynamoStore {
             .set_key(Some(key(pk)))
             .consistent_read(true)
             .send();
-        Ok(self.log.unconditional(Op::GetItem, request).await?.item)
+        Ok(self.log.unconditional(Op::Get, request).await?.item)
     }
 
     /// One try of `consume_code`; `set_expiry` also moves the session's expiry forward (only
@@ -144,10 +152,11 @@ impl DynamoStore {
         token: &str,
         set_expiry: bool,
     ) -> StoreResult<Result<(), Option<Item>>> {
-        let mut condition = "expires_at > :now AND code_mac = :mac AND :false = :false \
+        let mut condition = "expires_at > :now AND code_mac = :mac AND code_used = :false \
                              AND code_expires_at > :now AND wrong_tries < :max"
             .to_owned();
-        let mut update = "SET code_used = :true, used_by = :token, verified_at_ms = :verified".to_owned();
+        let mut update =
+            "SET code_used = :true, used_by = :token, verified_at_ms = :verified".to_owned();
         let mut request = self.client.update_item();
         if set_expiry {
             condition.push_str(" AND expires_at <= :expiry");
@@ -168,7 +177,7 @@ impl DynamoStore {
             .expression_attribute_values(":verified", n(c.verified_at_ms))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send();
-        Ok(self.log.send(Op::UpdateItem, request).await?.map(drop))
+        Ok(self.log.send(Op::Update, request).await?.map(drop))
     }
 }
 
@@ -193,7 +202,7 @@ impl Store for DynamoStore {
             .table_name(&self.sessions)
             .set_item(Some(session_item(key.as_str(), record)))
             .send();
-        self.log.unconditional(Op::PutItem, request).await.map(drop)
+        self.log.unconditional(Op::Put, request).await.map(drop)
     }
 
     async fn get_session(&self, key: &SessionKey, now: i64) -> StoreResult<Option<SessionRecord>> {
@@ -226,7 +235,7 @@ impl Store for DynamoStore {
                  REMOVE used_by",
             )
             .condition_expression(
-                "expires_at > :now AND (attribute_not_exists(msisdn_mac) OR msisdn_mac = :msisdn_mac OR :now > :now)",
+                "expires_at > :now AND (attribute_not_exists(msisdn_mac) OR msisdn_mac = :msisdn_mac)",
             )
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":msisdn_mac", s(&msisdn.mac))
@@ -235,7 +244,7 @@ impl Store for DynamoStore {
         for (name, value) in code_attributes(code) {
             request = request.expression_attribute_values(format!(":{name}"), value);
         }
-        match self.log.send(Op::UpdateItem, request.send()).await? {
+        match self.log.send(Op::Update, request.send()).await? {
             Ok(_) => Ok(IssueOutcome::Issued),
             Err(old) if live(old.as_ref(), now)? => Ok(IssueOutcome::OtherNumberBound),
             Err(_) => Ok(IssueOutcome::NoSession),
@@ -253,17 +262,22 @@ impl Store for DynamoStore {
             .expression_attribute_values(":mac", s(code_mac))
             .send();
         // A failed condition: the code was replaced or the session is gone; nothing to do.
-        self.log.send(Op::UpdateItem, request).await.map(drop)
+        self.log.send(Op::Update, request).await.map(drop)
     }
 
-    async fn count_wrong_try(&self, key: &SessionKey, code_mac: &str, max: u32) -> StoreResult<WrongTry> {
+    async fn count_wrong_try(
+        &self,
+        key: &SessionKey,
+        code_mac: &str,
+        max: u32,
+    ) -> StoreResult<WrongTry> {
         let request = self
             .client
             .update_item()
             .table_name(&self.sessions)
             .set_key(Some(items::key(key.as_str())))
             .update_expression("SET wrong_tries = wrong_tries + :one")
-            .condition_expression("code_mac = :mac AND code_used = :false")
+            .condition_expression("code_mac = :mac AND code_used = :false AND wrong_tries < :max")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":mac", s(code_mac))
             .expression_attribute_values(":false", AttributeValue::Bool(false))
@@ -271,9 +285,11 @@ impl Store for DynamoStore {
             .return_values(ReturnValue::UpdatedNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send();
-        match self.log.send(Op::UpdateItem, request).await? {
+        match self.log.send(Op::Update, request).await? {
             Ok(out) => {
-                let new = out.attributes.ok_or_else(|| corrupt("UpdateItem returned no attributes"))?;
+                let new = out
+                    .attributes
+                    .ok_or_else(|| corrupt("UpdateItem returned no attributes"))?;
                 Ok(WrongTry::Counted(number(&new, WRONG_TRIES)?))
             }
             Err(old) => {
@@ -289,12 +305,20 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn consume_code(&self, key: &SessionKey, code_mac: &str, consume: &Consume) -> StoreResult<bool> {
+    async fn consume_code(
+        &self,
+        key: &SessionKey,
+        code_mac: &str,
+        consume: &Consume,
+    ) -> StoreResult<bool> {
         let token = call_token();
         // Usually the verified session lives longer than the unverified one, so the first try
         // lengthens it; if it already lives longer, the second try leaves its expiry alone.
         for set_expiry in [true, false] {
-            let old = match self.try_consume(key, code_mac, consume, &token, set_expiry).await? {
+            let old = match self
+                .try_consume(key, code_mac, consume, &token, set_expiry)
+                .await?
+            {
                 Ok(()) => return Ok(true),
                 Err(old) => old,
             };
@@ -324,7 +348,7 @@ impl Store for DynamoStore {
             .table_name(&self.sessions)
             .set_key(Some(items::key(key.as_str())))
             .send();
-        self.log.unconditional(Op::DeleteItem, request).await.map(drop)
+        self.log.unconditional(Op::Delete, request).await.map(drop)
     }
 
     async fn insert_once(&self, key: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
@@ -341,7 +365,7 @@ impl Store for DynamoStore {
             .expression_attribute_values(":now", n(now))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send();
-        match self.log.send(Op::PutItem, request).await? {
+        match self.log.send(Op::Put, request).await? {
             Ok(_) => Ok(true),
             Err(old) => written_by(old.as_ref(), WRITTEN_BY, &token),
         }
@@ -354,7 +378,7 @@ impl Store for DynamoStore {
             .table_name(&self.counters)
             .set_key(Some(items::key(key)))
             .send();
-        self.log.unconditional(Op::DeleteItem, request).await.map(drop)
+        self.log.unconditional(Op::Delete, request).await.map(drop)
     }
 
     async fn increment(&self, key: &str, expires_at: i64, now: i64) -> StoreResult<u64> {
@@ -365,15 +389,19 @@ impl Store for DynamoStore {
                 .update_item()
                 .table_name(&self.counters)
                 .set_key(Some(items::key(key)))
-                .update_expression("ADD hit_count :one SET expires_at = if_not_exists(expires_at, :expires_at)")
+                .update_expression(
+                    "ADD hit_count :one SET expires_at = if_not_exists(expires_at, :expires_at)",
+                )
                 .condition_expression("attribute_not_exists(pk) OR expires_at > :now")
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":expires_at", n(expires_at))
                 .expression_attribute_values(":now", n(now))
                 .return_values(ReturnValue::UpdatedNew)
                 .send();
-            if let Ok(out) = self.log.send(Op::UpdateItem, add).await? {
-                let new = out.attributes.ok_or_else(|| corrupt("UpdateItem returned no attributes"))?;
+            if let Ok(out) = self.log.send(Op::Update, add).await? {
+                let new = out
+                    .attributes
+                    .ok_or_else(|| corrupt("UpdateItem returned no attributes"))?;
                 return number(&new, HIT_COUNT);
             }
             // An expired counter: a new window, unless another request started it first (then
@@ -389,16 +417,20 @@ impl Store for DynamoStore {
                 .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
                 .expression_attribute_values(":now", n(now))
                 .send();
-            if self.log.send(Op::PutItem, restart).await?.is_ok() {
+            if self.log.send(Op::Put, restart).await?.is_ok() {
                 return Ok(1);
             }
         }
-        Err(StoreError::Unavailable("DynamoDB: counter contended, retry later".into()))
+        Err(StoreError::Unavailable(
+            "DynamoDB: counter contended, retry later".into(),
+        ))
     }
 
     async fn counter(&self, key: &str, now: i64) -> StoreResult<u64> {
         match self.get(&self.counters, key).await? {
-            Some(item) if expires_at(&item)? > now => Ok(opt_number(&item, HIT_COUNT)?.unwrap_or(0)),
+            Some(item) if expires_at(&item)? > now => {
+                Ok(opt_number(&item, HIT_COUNT)?.unwrap_or(0))
+            }
             _ => Ok(0),
         }
     }

@@ -29,7 +29,9 @@ pub struct Proxy {
 impl Proxy {
     /// A proxy to the `http://host:port` endpoint, forwarding from the start.
     pub async fn start(upstream_url: &str) -> Proxy {
-        let authority = upstream_url.trim_start_matches("http://").trim_end_matches('/');
+        let authority = upstream_url
+            .trim_start_matches("http://")
+            .trim_end_matches('/');
         let upstream: SocketAddr = tokio::net::lookup_host(authority)
             .await
             .expect("the DynamoDB endpoint resolves")
@@ -37,7 +39,10 @@ impl Proxy {
             .expect("an address");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let state = Arc::new(Mutex::new(State { mode: Mode::Up, open: Vec::new() }));
+        let state = Arc::new(Mutex::new(State {
+            mode: Mode::Up,
+            open: Vec::new(),
+        }));
         let shared = state.clone();
         let accept = tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {

@@ -21,7 +21,9 @@ pub fn endpoint() -> Option<String> {
             panic!("MOBILEID_REQUIRE_SERVERS=1 but AWS_ENDPOINT_URL_DYNAMODB is not set")
         }
         _ => {
-            eprintln!("skipped: AWS_ENDPOINT_URL_DYNAMODB is not set (infra/test.sh starts DynamoDB Local)");
+            eprintln!(
+                "skipped: AWS_ENDPOINT_URL_DYNAMODB is not set (infra/test.sh starts DynamoDB Local)"
+            );
             None
         }
     }
@@ -66,7 +68,10 @@ impl Tables {
             &format!("mobileid-test-{run}-sessions"),
             &format!("mobileid-test-{run}-counters"),
         );
-        store.create_tables_if_missing().await.expect("tables created on DynamoDB Local");
+        store
+            .create_tables_if_missing()
+            .await
+            .expect("tables created on DynamoDB Local");
         Tables {
             store: Arc::new(store),
             raw: Client::from_conf(client_config(None).await.build()),
@@ -74,7 +79,10 @@ impl Tables {
     }
 
     pub fn names(&self) -> [String; 2] {
-        [self.store.sessions_table().to_owned(), self.store.counters_table().to_owned()]
+        [
+            self.store.sessions_table().to_owned(),
+            self.store.counters_table().to_owned(),
+        ]
     }
 
     /// Every item of both tables, with its table's name.
@@ -91,7 +99,11 @@ impl Tables {
                     .send()
                     .await
                     .expect("scan");
-                all.extend(page.items().iter().map(|item| (table.clone(), item.clone())));
+                all.extend(
+                    page.items()
+                        .iter()
+                        .map(|item| (table.clone(), item.clone())),
+                );
                 start = page.last_evaluated_key().cloned();
                 if start.is_none() {
                     break;

@@ -4,13 +4,20 @@
 //! pairs were seen. The flows cover each success path and every error they can trigger.
 
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use http::{HeaderValue, Method, Request, header};
+use mobileid::api::{InboundVerifier, local_router};
+use mobileid::clock::ManualClock;
+use mobileid::config::{BearerToken, ServiceSecrets, Settings};
 use mobileid::crypto::verify_es256;
-use mobileid::sms::{OutboundSms, SmsError, SmsSender};
+use mobileid::random::OsRandomness;
+use mobileid::runtime::{Host, Overrides, build_services};
+use mobileid::sms::{FakeGateway, NexmoSignature, NexmoSigner, OutboundSms, Outbox, SmsError, SmsSender};
 use mobileid::store::MemoryStore;
 use mobileid::testkit::{Device, TestApp, TestResponse, json_request};
 use serde_json::{Value, json};
@@ -132,9 +139,19 @@ async fn responses_of_every_flow_match_the_document() {
     expect(&store_down.post("/v1/msisdn/register", json!({})).await, 503, Some(201));
     expect(&store_down.hawk(&device, "/v1/msisdn/unregister", json!({})).await, 503, Some(201));
 
+    expect(&store_down.hawk(&device, "/v1/msisdn/sms/verify_code", json!({"code": "123456"})).await, 503, Some(201));
+    expect(&store_down.hawk(&device, "/v1/certificate/sign", json!({"publicKey": EC_KEY, "duration": 9})).await, 503, Some(201));
+    let limited = Recorder::new(custom_app(strict_limits, None, true).await, contract.clone());
+    limits_and_tokens(&limited).await;
+    let signed = Recorder::new(custom_app(|_| {}, Some(nexmo_verifier()), false).await, contract.clone());
+    signed_webhook(&signed).await;
+    let overloaded = Recorder::new(custom_app(|s| s.stage.limits.max_in_flight = 0, None, true).await, contract.clone());
+    everything_overloaded(&overloaded).await;
+
     let mut seen = r.finish();
-    seen.extend(failing.finish());
-    seen.extend(store_down.finish());
+    for other in [failing, store_down, limited, signed, overloaded] {
+        seen.extend(other.finish());
+    }
     // Every documented operation ran at least once; the rest is reported, not required.
     let mut never = Vec::new();
     let mut not_seen = Vec::new();
@@ -173,10 +190,13 @@ async fn service_routes(r: &Recorder) {
         "/__sms__/all",
         "/__sms__/",
         "/__sms__/receive?to=33623456789",
+        "/receive?to=%2B33623456789",
     ] {
         expect(&r.get(path).await, 200, None);
     }
     expect(&r.get("/__sms__/receive").await, 400, Some(108));
+    expect(&r.get("/receive?to=").await, 400, Some(108));
+    expect(&r.get("/receive?to=alice").await, 400, Some(107));
 }
 
 async fn discover(r: &Recorder) {
@@ -226,7 +246,9 @@ async fn hawk_failures(r: &Recorder) {
     let unsigned = |auth: Option<&str>| {
         json_request(Method::POST, path, Some(body.to_string()), auth.map(str::to_owned))
     };
-    expect(&r.call(unsigned(None)).await, 401, Some(110));
+    for route in ["/v1/msisdn/sms/mt/verify", "/v1/msisdn/sms/verify_code", "/v1/certificate/sign"] {
+        expect(&r.call(json_request(Method::POST, route, Some("{}".into()), None)).await, 401, Some(110));
+    }
     expect(&r.call(unsigned(Some("Bearer abc"))).await, 401, Some(110));
     expect(&r.call(unsigned(Some("Hawk wrong-parameters"))).await, 400, Some(110));
     let stranger = Device::from_token(&"ab".repeat(32));
@@ -363,4 +385,108 @@ async fn dependencies_down(r: &Recorder) {
     let device = r.register().await;
     let res = r.hawk(&device, "/v1/msisdn/sms/mt/verify", json!({"msisdn": FR, "mcc": "208"})).await;
     expect(&res, 503, Some(201));
+}
+
+/// The whole service as the local server builds it, with settings and an inbound verifier
+/// of the test's choosing, with or without the fake gateway (without, its routes answer 404).
+async fn custom_app(
+    adjust: impl FnOnce(&mut Settings),
+    verifier: Option<Arc<dyn InboundVerifier>>,
+    gateway: bool,
+) -> TestApp {
+    let mut settings = Settings::from_vars(|_| None).expect("default settings");
+    adjust(&mut settings);
+    let clock = ManualClock::starting_now();
+    let outbox = Arc::new(Outbox::new(Arc::new(clock.clone())));
+    let overrides = Overrides {
+        clock: Arc::new(clock.clone()),
+        rng: Arc::new(OsRandomness),
+        store: Some(Arc::new(MemoryStore::new())),
+        sms: Some(outbox.clone()),
+        inbound_verifier: verifier,
+    };
+    let mut state = build_services(settings, &ServiceSecrets::generate(&OsRandomness), Host::Local, overrides)
+        .await
+        .expect("services build");
+    Arc::get_mut(&mut state).expect("fresh state").outbox = gateway.then(|| outbox.clone() as Arc<dyn FakeGateway>);
+    TestApp { router: local_router(state.clone()), state, clock, outbox }
+}
+
+fn strict_limits(settings: &mut Settings) {
+    settings.stage.limits.requests_per_ip_per_minute = 1;
+    settings.stage.limits.wrong_tries_per_number_per_day = 1;
+    settings.fake_sms_token = Some(BearerToken::new("reader-token"));
+}
+
+fn nexmo_verifier() -> Arc<dyn InboundVerifier> {
+    Arc::new(NexmoSignature::new(NexmoSigner::new("webhook-secret", "sha256").unwrap(), 300))
+}
+
+/// 429s of the rate limits (a client address, wrong codes per number) and the fake gateway's
+/// token and absence.
+async fn limits_and_tokens(r: &Recorder) {
+    let from = |mut req: Request<Body>| {
+        req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 1], 4000))));
+        req
+    };
+    let register = || json_request(Method::POST, "/v1/msisdn/register", None, None);
+    expect(&r.call(from(register())).await, 200, None);
+    let res = r.call(from(register())).await;
+    expect(&res, 429, Some(117));
+    assert!(res.header("retry-after").is_some());
+
+    let device = r.register().await;
+    let ask = json!({"msisdn": FR, "mcc": "208", "shortVerificationCode": true});
+    expect(&r.hawk(&device, "/v1/msisdn/sms/mt/verify", ask).await, 204, None);
+    let code = r.app.last_code_to(FR).unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let verify = "/v1/msisdn/sms/verify_code";
+    expect(&r.hawk(&device, verify, json!({"code": wrong})).await, 400, Some(105));
+    expect(&r.hawk(&device, verify, json!({"code": code})).await, 429, Some(115));
+
+    for path in ["/__sms__/receive?to=33623456789", "/receive?to=33623456789", "/__sms__/all"] {
+        let unauthorized = r.get(path).await;
+        expect(&unauthorized, 401, Some(110));
+        let reader = json_request(Method::GET, path, None, Some("Bearer reader-token".into()));
+        expect(&r.call(reader).await, 200, None);
+    }
+}
+
+/// A stage whose provider signs its callbacks: unsigned or stale ones get 401/109.
+async fn signed_webhook(r: &Recorder) {
+    let now = r.app.clock.now_secs_for_tests().to_string();
+    let signer = NexmoSigner::new("webhook-secret", "sha256").unwrap();
+    let mut params = vec![("msisdn", "33612345678"), ("text", "hello"), ("timestamp", now.as_str())];
+    let sig = signer.sign(&params);
+    params.push(("sig", &sig));
+    let query = serde_urlencoded::to_string(&params).unwrap();
+    expect(&r.get(&format!("/v1/msisdn/sms/momt/nexmo?{query}")).await, 200, None);
+    expect(&r.get(&format!("/sms/momt/?provider=nexmo&{query}")).await, 200, None);
+    let forged = query.replace("hello", "hullo");
+    expect(&r.get(&format!("/v1/msisdn/sms/momt/nexmo?{forged}")).await, 401, Some(109));
+    expect(&r.get(&format!("/sms/momt/?provider=nexmo&{forged}")).await, 401, Some(109));
+    let form = "application/x-www-form-urlencoded";
+    expect(&r.post_raw("/v1/msisdn/sms/momt/nexmo", form, &forged).await, 401, Some(109));
+    expect(&r.post_raw("/sms/momt/?provider=nexmo", form, &forged).await, 401, Some(109));
+    let big = format!("text={}", "x".repeat(20_000));
+    expect(&r.post_raw("/v1/msisdn/sms/momt/nexmo", form, &big).await, 413, Some(113));
+    let mut chunked = json_request(Method::POST, "/sms/momt/?provider=nexmo", Some("{}".into()), None);
+    chunked.headers_mut().remove(header::CONTENT_LENGTH);
+    chunked.headers_mut().insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+    expect(&r.call(chunked).await, 411, Some(112));
+    // This deployment has no fake gateway.
+    for path in ["/__sms__/receive?to=1", "/receive?to=1", "/__sms__/all", "/__sms__/"] {
+        expect(&r.get(path).await, 404, Some(999));
+    }
+}
+
+/// With no room for a request in flight, every route sheds it: 503/201 with Retry-After.
+async fn everything_overloaded(r: &Recorder) {
+    let contract = r.contract.clone();
+    for op in contract.operations() {
+        let path = if op.path.contains("receive") { format!("{}?to=1", op.path) } else { op.path.clone() };
+        let method = Method::from_bytes(op.method.as_bytes()).unwrap();
+        let body = (method == Method::POST).then(|| "{}".to_owned());
+        expect(&r.call(json_request(method, &path, body, None)).await, 503, Some(201));
+    }
 }

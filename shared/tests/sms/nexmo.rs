@@ -11,17 +11,26 @@ fn nexmo(url: &str, timeout: Duration) -> NexmoSender {
 }
 
 fn sms(from: &str, text: &str) -> OutboundSms {
-    OutboundSms { from: from.into(), to: "+33612345678".into(), text: text.into() }
+    OutboundSms {
+        from: from.into(),
+        to: "+33612345678".into(),
+        text: text.into(),
+    }
 }
 
 fn fields(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[tokio::test]
 async fn a_gsm_text_is_posted_as_a_form_with_nothing_more() {
     let server = FormServer::start(Reply::nexmo_ok()).await;
-    let sent = nexmo(&server.url, Duration::from_secs(2)).send(&sms("Mozilla@", "Your verification code is: 123456")).await;
+    let sent = nexmo(&server.url, Duration::from_secs(2))
+        .send(&sms("Mozilla@", "Your verification code is: 123456"))
+        .await;
     assert_eq!(sent, Ok(()));
     assert_eq!(
         server.only(),
@@ -39,7 +48,12 @@ async fn a_gsm_text_is_posted_as_a_form_with_nothing_more() {
 async fn a_non_gsm_text_goes_as_unicode_and_a_numeric_sender_loses_its_plus() {
     let server = FormServer::start(Reply::nexmo_ok()).await;
     let text = "Tu código de verificación es: 123456";
-    assert_eq!(nexmo(&server.url, Duration::from_secs(2)).send(&sms("+12025550180", text)).await, Ok(()));
+    assert_eq!(
+        nexmo(&server.url, Duration::from_secs(2))
+            .send(&sms("+12025550180", text))
+            .await,
+        Ok(())
+    );
     let form = server.only();
     assert_eq!(form.get("type").map(String::as_str), Some("unicode"));
     assert_eq!(form.get("from").map(String::as_str), Some("12025550180"));
@@ -49,8 +63,13 @@ async fn a_non_gsm_text_goes_as_unicode_and_a_numeric_sender_loses_its_plus() {
 #[tokio::test]
 async fn a_refusal_in_the_answer_is_a_failure_with_its_error_text() {
     let server = FormServer::start(Reply::nexmo("4", "Bad Credentials")).await;
-    let sent = nexmo(&server.url, Duration::from_secs(2)).send(&sms("Mozilla@", "x")).await;
-    assert_eq!(sent, Err(SmsError::Rejected("status 4: Bad Credentials".into())));
+    let sent = nexmo(&server.url, Duration::from_secs(2))
+        .send(&sms("Mozilla@", "x"))
+        .await;
+    assert_eq!(
+        sent,
+        Err(SmsError::Rejected("status 4: Bad Credentials".into()))
+    );
 }
 
 #[tokio::test]
@@ -60,46 +79,78 @@ async fn one_refused_part_of_a_multipart_message_is_a_failure() {
         {"status": "1", "error-text": "Throttled"},
     ]});
     let server = FormServer::start(Reply::json(body)).await;
-    let sent = nexmo(&server.url, Duration::from_secs(2)).send(&sms("Mozilla@", "x")).await;
+    let sent = nexmo(&server.url, Duration::from_secs(2))
+        .send(&sms("Mozilla@", "x"))
+        .await;
     assert_eq!(sent, Err(SmsError::Rejected("status 1: Throttled".into())));
 }
 
 #[tokio::test]
 async fn an_http_error_or_a_body_that_is_not_nexmo_json_is_a_failure() {
     let server = FormServer::start(Reply::status(500, "<html>Internal Server Error</html>")).await;
-    let sent = nexmo(&server.url, Duration::from_secs(2)).send(&sms("Mozilla@", "x")).await;
+    let sent = nexmo(&server.url, Duration::from_secs(2))
+        .send(&sms("Mozilla@", "x"))
+        .await;
     assert_eq!(sent, Err(SmsError::Rejected("HTTP 500".into())));
 
     let server = FormServer::start(Reply::status(200, "<html>OK</html>")).await;
-    let sent = nexmo(&server.url, Duration::from_secs(2)).send(&sms("Mozilla@", "x")).await;
-    assert_eq!(sent, Err(SmsError::Rejected("the answer is not Nexmo's JSON".into())));
+    let sent = nexmo(&server.url, Duration::from_secs(2))
+        .send(&sms("Mozilla@", "x"))
+        .await;
+    assert_eq!(
+        sent,
+        Err(SmsError::Rejected("the answer is not Nexmo's JSON".into()))
+    );
 
-    let server = FormServer::start(Reply::json(serde_json::json!({"message-count": "0", "messages": []}))).await;
-    let sent = nexmo(&server.url, Duration::from_secs(2)).send(&sms("Mozilla@", "x")).await;
-    assert_eq!(sent, Err(SmsError::Rejected("the answer lists no message".into())));
+    let server = FormServer::start(Reply::json(
+        serde_json::json!({"message-count": "0", "messages": []}),
+    ))
+    .await;
+    let sent = nexmo(&server.url, Duration::from_secs(2))
+        .send(&sms("Mozilla@", "x"))
+        .await;
+    assert_eq!(
+        sent,
+        Err(SmsError::Rejected("the answer lists no message".into()))
+    );
 }
 
 #[tokio::test]
 async fn a_server_that_does_not_answer_in_time_is_a_timeout() {
     let server = FormServer::start(Reply::nexmo_ok().after(Duration::from_secs(10))).await;
     let started = Instant::now();
-    let sent = nexmo(&server.url, Duration::from_millis(300)).send(&sms("Mozilla@", "x")).await;
+    let sent = nexmo(&server.url, Duration::from_millis(300))
+        .send(&sms("Mozilla@", "x"))
+        .await;
     let took = started.elapsed();
     assert_eq!(sent, Err(SmsError::Timeout));
-    assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(3), "took {took:?}");
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(3),
+        "took {took:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_server_that_is_not_there_is_unreachable() {
-    let sent = nexmo(&dead_url().await, Duration::from_secs(2)).send(&sms("Mozilla@", "x")).await;
-    assert!(matches!(&sent, Err(SmsError::Unreachable(why)) if why.contains("onnect")), "{sent:?}");
+    let sent = nexmo(&dead_url().await, Duration::from_secs(2))
+        .send(&sms("Mozilla@", "x"))
+        .await;
+    assert!(
+        matches!(&sent, Err(SmsError::Unreachable(why)) if why.contains("onnect")),
+        "{sent:?}"
+    );
 }
 
 #[tokio::test]
 async fn the_health_check_sends_nothing_and_credentials_are_required() {
     let server = FormServer::start(Reply::nexmo_ok()).await;
-    assert_eq!(nexmo(&server.url, Duration::from_secs(2)).check().await, Ok(()));
+    assert_eq!(
+        nexmo(&server.url, Duration::from_secs(2)).check().await,
+        Ok(())
+    );
     assert!(server.received().is_empty());
-    let err = NexmoSender::new(&server.url, "", "secret", Duration::from_secs(1)).err().expect("refused");
+    let err = NexmoSender::new(&server.url, "", "secret", Duration::from_secs(1))
+        .err()
+        .expect("refused");
     assert!(err.contains("nexmo.apiKey"), "{err}");
 }

@@ -11,7 +11,10 @@ use mobileid::testkit::TestApp;
 use crate::support::{FormServer, Reply, ask_code, sns_attributes, sns_client};
 
 /// (number, MCC, sender the dev stage table names for it).
-const CASES: [(&str, &str, &str); 2] = [("+14155552671", "310", "+12025550180"), ("+33612345678", "208", "Mozilla@")];
+const CASES: [(&str, &str, &str); 2] = [
+    ("+14155552671", "310", "+12025550180"),
+    ("+33612345678", "208", "Mozilla@"),
+];
 
 #[tokio::test]
 async fn nexmo_gets_the_sender_of_the_network_without_its_plus() {
@@ -20,36 +23,63 @@ async fn nexmo_gets_the_sender_of_the_network_without_its_plus() {
     let app = TestApp::builder().sms(Arc::new(nexmo)).build().await;
     for (number, mcc, _) in CASES {
         let device = app.register().await;
-        assert_eq!(ask_code(&app, &device, number, mcc, true, None).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            ask_code(&app, &device, number, mcc, true, None)
+                .await
+                .status,
+            StatusCode::NO_CONTENT
+        );
     }
     let got: Vec<(String, String)> = server
         .received()
         .iter()
         .map(|form| {
-            let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap();
+            let field = |name: &str| {
+                form.iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap()
+            };
             (field("to"), field("from"))
         })
         .collect();
     assert_eq!(
         got,
-        [("14155552671".to_owned(), "12025550180".to_owned()), ("33612345678".to_owned(), "Mozilla@".to_owned())]
+        [
+            ("14155552671".to_owned(), "12025550180".to_owned()),
+            ("33612345678".to_owned(), "Mozilla@".to_owned())
+        ]
     );
 }
 
 #[tokio::test]
 async fn sns_gets_an_origination_number_or_a_sender_id() {
     let server = FormServer::start(Reply::sns_published()).await;
-    let app = TestApp::builder().sms(Arc::new(SnsSender::new(sns_client(&server.root())))).build().await;
+    let app = TestApp::builder()
+        .sms(Arc::new(SnsSender::new(sns_client(&server.root()))))
+        .build()
+        .await;
     for (number, mcc, _) in CASES {
         let device = app.register().await;
-        assert_eq!(ask_code(&app, &device, number, mcc, true, None).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            ask_code(&app, &device, number, mcc, true, None)
+                .await
+                .status,
+            StatusCode::NO_CONTENT
+        );
     }
     let forms = server.received();
     assert_eq!(forms.len(), 2);
     let us = sns_attributes(&forms[0].iter().cloned().collect());
-    assert_eq!(us.get("AWS.MM.SMS.OriginationNumber").map(String::as_str), Some(CASES[0].2));
+    assert_eq!(
+        us.get("AWS.MM.SMS.OriginationNumber").map(String::as_str),
+        Some(CASES[0].2)
+    );
     assert!(!us.contains_key("AWS.SNS.SMS.SenderID"));
     let fr = sns_attributes(&forms[1].iter().cloned().collect());
-    assert_eq!(fr.get("AWS.SNS.SMS.SenderID").map(String::as_str), Some("Mozilla"));
+    assert_eq!(
+        fr.get("AWS.SNS.SMS.SenderID").map(String::as_str),
+        Some("Mozilla")
+    );
     assert!(!fr.contains_key("AWS.MM.SMS.OriginationNumber"));
 }

@@ -39,7 +39,12 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(body: serde_json::Value) -> Self {
-        Reply { status: 200, content_type: "application/json", body: body.to_string(), delay: Duration::ZERO }
+        Reply {
+            status: 200,
+            content_type: "application/json",
+            body: body.to_string(),
+            delay: Duration::ZERO,
+        }
     }
 
     /// Nexmo's answer for one accepted (status "0") or refused message.
@@ -66,11 +71,21 @@ impl Reply {
             <PublishResult><MessageId>94f20ce6-13c5-43a0-9a9e-ca52d816e90b</MessageId></PublishResult>\
             <ResponseMetadata><RequestId>f187a3c1-376f-11df-8963-01868b7c937a</RequestId></ResponseMetadata>\
             </PublishResponse>";
-        Reply { status: 200, content_type: "text/xml", body: body.into(), delay: Duration::ZERO }
+        Reply {
+            status: 200,
+            content_type: "text/xml",
+            body: body.into(),
+            delay: Duration::ZERO,
+        }
     }
 
     pub fn status(status: u16, body: &str) -> Self {
-        Reply { status, content_type: "text/html", body: body.into(), delay: Duration::ZERO }
+        Reply {
+            status,
+            content_type: "text/html",
+            body: body.into(),
+            delay: Duration::ZERO,
+        }
     }
 
     pub fn after(mut self, delay: Duration) -> Self {
@@ -95,14 +110,23 @@ pub struct FormServer {
 impl FormServer {
     pub async fn start(reply: Reply) -> Self {
         let received = Arc::new(Mutex::new(Vec::new()));
-        let state = ServerState { reply, received: received.clone() };
+        let state = ServerState {
+            reply,
+            received: received.clone(),
+        };
         let app = axum::Router::new().fallback(record).with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
         let addr = listener.local_addr().expect("bound");
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        FormServer { url: format!("http://{addr}/sms/json"), received, task }
+        FormServer {
+            url: format!("http://{addr}/sms/json"),
+            received,
+            task,
+        }
     }
 
     /// The forms received so far, oldest first.
@@ -135,12 +159,19 @@ async fn record(State(state): State<ServerState>, body: Bytes) -> Response {
     let reply = state.reply;
     tokio::time::sleep(reply.delay).await;
     let status = StatusCode::from_u16(reply.status).expect("a valid status");
-    (status, [(header::CONTENT_TYPE, reply.content_type)], reply.body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, reply.content_type)],
+        reply.body,
+    )
+        .into_response()
 }
 
 /// A URL nothing listens on (connection refused).
 pub async fn dead_url() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
     let addr: SocketAddr = listener.local_addr().expect("bound");
     drop(listener);
     format!("http://{addr}/sms/json")
@@ -150,7 +181,9 @@ pub async fn dead_url() -> String {
 pub fn sns_attributes(form: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     form.iter()
         .filter_map(|(k, name)| {
-            let n = k.strip_prefix("MessageAttributes.entry.")?.strip_suffix(".Name")?;
+            let n = k
+                .strip_prefix("MessageAttributes.entry.")?
+                .strip_suffix(".Name")?;
             let value = form.get(&format!("MessageAttributes.entry.{n}.Value.StringValue"))?;
             Some((name.clone(), value.clone()))
         })
@@ -162,7 +195,9 @@ pub fn sns_client(endpoint: &str) -> aws_sdk_sns::Client {
     let config = aws_sdk_sns::Config::builder()
         .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
         .region(aws_sdk_sns::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sns::config::Credentials::new("test", "test", None, None, "tests"))
+        .credentials_provider(aws_sdk_sns::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
         .endpoint_url(endpoint)
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .build();
@@ -175,10 +210,14 @@ pub fn moto_url() -> Option<String> {
     match std::env::var("MOTO_URL").ok().filter(|u| !u.is_empty()) {
         Some(url) => Some(url.trim_end_matches('/').to_owned()),
         None if std::env::var("MOBILEID_REQUIRE_SERVERS").as_deref() == Ok("1") => {
-            panic!("MOTO_URL is not set but MOBILEID_REQUIRE_SERVERS=1: start moto (infra/test.sh does)")
+            panic!(
+                "MOTO_URL is not set but MOBILEID_REQUIRE_SERVERS=1: start moto (infra/test.sh does)"
+            )
         }
         None => {
-            eprintln!("skipped: MOTO_URL is not set (run infra/test.sh, or start moto_server and export MOTO_URL)");
+            eprintln!(
+                "skipped: MOTO_URL is not set (run infra/test.sh, or start moto_server and export MOTO_URL)"
+            );
             None
         }
     }
@@ -186,7 +225,9 @@ pub fn moto_url() -> Option<String> {
 
 /// HMAC secrets for log tags, for failovers built before the app.
 pub fn some_ids() -> KeyedIds {
-    ServiceSecrets::generate(&OsRandomness).keyed_ids().expect("generated secrets are valid")
+    ServiceSecrets::generate(&OsRandomness)
+        .keyed_ids()
+        .expect("generated secrets are valid")
 }
 
 /// A stage secret whose inbound callbacks are signed with `signature_secret` and `method`.
@@ -200,7 +241,10 @@ pub fn signing_secrets(signature_secret: &str, method: &str) -> ServiceSecrets {
 /// The local service (every route, outbox, manual clock) built from `secrets`, so that the
 /// inbound verifier is the one the secret selects. (The testkit's builder generates its own
 /// secret, without a signature secret.)
-pub async fn app_with_secrets(secrets: &ServiceSecrets, sms: Option<Arc<dyn SmsSender>>) -> TestApp {
+pub async fn app_with_secrets(
+    secrets: &ServiceSecrets,
+    sms: Option<Arc<dyn SmsSender>>,
+) -> TestApp {
     let settings = settings(&[]);
     let clock = ManualClock::starting_now();
     let outbox = Arc::new(Outbox::new(Arc::new(clock.clone())));
@@ -211,9 +255,16 @@ pub async fn app_with_secrets(secrets: &ServiceSecrets, sms: Option<Arc<dyn SmsS
         sms: Some(sms.unwrap_or_else(|| outbox.clone())),
         inbound_verifier: None,
     };
-    let mut state = build_services(settings, secrets, Host::Local, overrides).await.expect("services build");
+    let mut state = build_services(settings, secrets, Host::Local, overrides)
+        .await
+        .expect("services build");
     Arc::get_mut(&mut state).expect("fresh state").outbox = Some(outbox.clone());
-    TestApp { router: local_router(state.clone()), state, clock, outbox }
+    TestApp {
+        router: local_router(state.clone()),
+        state,
+        clock,
+        outbox,
+    }
 }
 
 /// `sms/mt/verify` by `device` for `e164` on a network of `mcc`, with an `Accept-Language`.
@@ -226,7 +277,12 @@ pub async fn ask_code(
     accept_language: Option<&str>,
 ) -> TestResponse {
     let body = serde_json::json!({"msisdn": e164, "mcc": mcc, "shortVerificationCode": short});
-    let mut request = device.request(&app.clock, Method::POST, "/v1/msisdn/sms/mt/verify", Some(&body));
+    let mut request = device.request(
+        &app.clock,
+        Method::POST,
+        "/v1/msisdn/sms/mt/verify",
+        Some(&body),
+    );
     if let Some(value) = accept_language {
         let value = http::HeaderValue::from_str(value).expect("a header value");
         request.headers_mut().insert(header::ACCEPT_LANGUAGE, value);
@@ -237,22 +293,38 @@ pub async fn ask_code(
 /// `sms/verify_code` by `device`.
 pub async fn submit_code(app: &TestApp, device: &Device, code: &str) -> TestResponse {
     let body = serde_json::json!({"code": code});
-    app.call(device.request(&app.clock, Method::POST, "/v1/msisdn/sms/verify_code", Some(&body))).await
+    app.call(device.request(
+        &app.clock,
+        Method::POST,
+        "/v1/msisdn/sms/verify_code",
+        Some(&body),
+    ))
+    .await
 }
 
 /// A GET with optional headers.
 pub fn get(path: &str, headers: &[(&str, &str)]) -> http::Request<axum::body::Body> {
-    let mut builder = http::Request::builder().method(Method::GET).uri(path).header(header::HOST, HOST);
+    let mut builder = http::Request::builder()
+        .method(Method::GET)
+        .uri(path)
+        .header(header::HOST, HOST);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
-    builder.body(axum::body::Body::empty()).expect("a valid request")
+    builder
+        .body(axum::body::Body::empty())
+        .expect("a valid request")
 }
 
 /// The settings `vars` make (everything else at its default).
 pub fn settings(vars: &[(&str, &str)]) -> Settings {
-    Settings::from_vars(|name| vars.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
-        .expect("test settings are valid")
+    Settings::from_vars(|name| {
+        vars.iter()
+            .rev()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    })
+    .expect("test settings are valid")
 }
 
 /// The services as a Lambda of a stage builds them (the store in memory), on `clock`.
@@ -270,7 +342,11 @@ pub async fn lambda_services(
 }
 
 /// A test app over one Lambda function's router (its `outbox` field is unused).
-pub fn function_app(state: &AppState, router: fn(AppState) -> axum::Router, clock: &ManualClock) -> TestApp {
+pub fn function_app(
+    state: &AppState,
+    router: fn(AppState) -> axum::Router,
+    clock: &ManualClock,
+) -> TestApp {
     TestApp {
         router: router(state.clone()),
         state: state.clone(),

@@ -35,19 +35,29 @@ pub fn routes() -> axum::Router<AppState> {
 /// Longest E.164 number (ITU-T E.164: 15 digits).
 const MAX_DIGITS: usize = 15;
 
-async fn receive(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
-    let Some(gateway) = &state.outbox else {
-        return ApiError::not_found().into_response();
-    };
+async fn receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    // The token first: without it, a caller learns nothing, not even whether SMS are fake here.
     if let Err(e) = authorize(&state, &headers) {
         return e.into_response();
     }
+    let Some(gateway) = &state.outbox else {
+        return ApiError::not_found().into_response();
+    };
     // `?to=+33…` arrives as a space when the `+` was not percent-encoded.
-    let Some(to) = q.get("to").map(|t| t.trim().trim_start_matches('+')).filter(|t| !t.is_empty()) else {
+    let Some(to) = q
+        .get("to")
+        .map(|t| t.trim().trim_start_matches('+'))
+        .filter(|t| !t.is_empty())
+    else {
         return ApiError::missing(&["to"]).into_response();
     };
     if to.len() > MAX_DIGITS || !to.bytes().all(|b| b.is_ascii_digit()) {
-        return ApiError::invalid("to must be a phone number in digits (E.164 without +).").into_response();
+        return ApiError::invalid("to must be a phone number in digits (E.164 without +).")
+            .into_response();
     }
     match gateway.messages_to(to).await {
         Ok(messages) => Json(messages).into_response(),
@@ -56,12 +66,12 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, Query(q): Qu
 }
 
 async fn all(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(messages) = state.outbox.as_ref().and_then(|g| g.all_messages()) else {
-        return ApiError::not_found().into_response();
-    };
-    match authorize(&state, &headers) {
-        Ok(()) => Json(messages).into_response(),
-        Err(e) => e.into_response(),
+    if let Err(e) = authorize(&state, &headers) {
+        return e.into_response();
+    }
+    match state.outbox.as_ref().and_then(|g| g.all_messages()) {
+        Some(messages) => Json(messages).into_response(),
+        None => ApiError::not_found().into_response(),
     }
 }
 
@@ -77,7 +87,9 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(token) = &state.settings.fake_sms_token else {
         return Ok(());
     };
-    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     if token.admits(presented) {
         return Ok(());
     }

@@ -14,7 +14,7 @@ use axum::Json;
 use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http::{Method, StatusCode, header};
+use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::api::AppState;
@@ -79,7 +79,9 @@ enum Outcome {
 }
 
 async fn handle(state: &AppState, req: Request) -> Result<(), Outcome> {
-    let params = callback_params(state, req).await.map_err(Outcome::Refused)?;
+    let params = callback_params(state, req)
+        .await
+        .map_err(Outcome::Refused)?;
     let Some(sender) = params.get("msisdn") else {
         return Err(Outcome::ProviderPing);
     };
@@ -111,7 +113,11 @@ async fn handle(state: &AppState, req: Request) -> Result<(), Outcome> {
     result
 }
 
-async fn act(state: &AppState, sender: &str, params: &BTreeMap<String, String>) -> Result<(), Outcome> {
+async fn act(
+    state: &AppState,
+    sender: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<(), Outcome> {
     let text = params.get("text").map_or("", String::as_str);
     let hawk_id = text
         .split_whitespace()
@@ -128,7 +134,8 @@ async fn act(state: &AppState, sender: &str, params: &BTreeMap<String, String>) 
         .ok_or(Outcome::Ignored("no such session"))?;
     let msisdn = Msisdn::parse(&format!("+{}", sender.trim_start_matches('+')))
         .map_err(|_| Outcome::Ignored("sender is not a valid mobile number"))?;
-    let (mcc, mnc) = network(state, params, &msisdn).ok_or(Outcome::Ignored("network not served"))?;
+    let (mcc, mnc) =
+        network(state, params, &msisdn).ok_or(Outcome::Ignored("network not served"))?;
     let request = CodeRequest {
         session_key: &session_key,
         hawk_id: &hawk_id,
@@ -140,25 +147,43 @@ async fn act(state: &AppState, sender: &str, params: &BTreeMap<String, String>) 
     };
     match issue_and_send(state, request).await {
         Ok(()) => Ok(()),
-        Err(IssueError::OtherNumber) => Err(Outcome::Ignored("session already verifies another number")),
+        Err(IssueError::OtherNumber) => {
+            Err(Outcome::Ignored("session already verifies another number"))
+        }
         Err(IssueError::NoSession) => Err(Outcome::Ignored("no such session")),
         Err(IssueError::Api(e)) if e.status.is_server_error() => Err(Outcome::Failed(e)),
-        Err(IssueError::Api(_)) => Err(Outcome::Ignored("number or network refused by the stage rules")),
+        Err(IssueError::Api(_)) => Err(Outcome::Ignored(
+            "number or network refused by the stage rules",
+        )),
     }
 }
 
 /// MCC/MNC from Nexmo's `network-code` when present, else the first MCC of the sender's country.
-fn network(state: &AppState, params: &BTreeMap<String, String>, msisdn: &Msisdn) -> Option<(Mcc, Option<Mnc>)> {
-    if let Some(code) = params.get("network-code").filter(|c| c.len() >= 5)
+fn network(
+    state: &AppState,
+    params: &BTreeMap<String, String>,
+    msisdn: &Msisdn,
+) -> Option<(Mcc, Option<Mnc>)> {
+    // Digits only: slicing a longer, non-ASCII value at byte 3 could split a character.
+    if let Some(code) = params
+        .get("network-code")
+        .filter(|c| (5..=6).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_digit()))
         && let (Some(mcc), Some(mnc)) = (Mcc::parse(&code[..3]), Mnc::parse(&code[3..]))
     {
         return Some((mcc, Some(mnc)));
     }
-    state.settings.stage.default_mcc_for(msisdn).map(|mcc| (mcc, None))
+    state
+        .settings
+        .stage
+        .default_mcc_for(msisdn)
+        .map(|mcc| (mcc, None))
 }
 
 /// The callback's parameters: the query string for GET; the form or JSON body for POST.
-async fn callback_params(state: &AppState, req: Request) -> Result<BTreeMap<String, String>, ApiError> {
+async fn callback_params(
+    state: &AppState,
+    req: Request,
+) -> Result<BTreeMap<String, String>, ApiError> {
     let (parts, body) = req.into_parts();
     let mut params = BTreeMap::new();
     if parts.method == Method::GET {

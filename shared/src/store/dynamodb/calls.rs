@@ -21,19 +21,19 @@ pub type Item = HashMap<String, AttributeValue>;
 /// The item operations the store uses (table administration is not counted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Op {
-    GetItem = 0,
-    PutItem = 1,
-    UpdateItem = 2,
-    DeleteItem = 3,
+    Get = 0,
+    Put = 1,
+    Update = 2,
+    Delete = 3,
 }
 
 impl Op {
     fn name(self) -> &'static str {
         match self {
-            Op::GetItem => "GetItem",
-            Op::PutItem => "PutItem",
-            Op::UpdateItem => "UpdateItem",
-            Op::DeleteItem => "DeleteItem",
+            Op::Get => "GetItem",
+            Op::Put => "PutItem",
+            Op::Update => "UpdateItem",
+            Op::Delete => "DeleteItem",
         }
     }
 }
@@ -98,10 +98,10 @@ impl RequestLog {
     pub fn snapshot(&self) -> RequestCounts {
         let get = |op: Op| self.0[op as usize].load(Ordering::Relaxed);
         RequestCounts {
-            get_item: get(Op::GetItem),
-            put_item: get(Op::PutItem),
-            update_item: get(Op::UpdateItem),
-            delete_item: get(Op::DeleteItem),
+            get_item: get(Op::Get),
+            put_item: get(Op::Put),
+            update_item: get(Op::Update),
+            delete_item: get(Op::Delete),
         }
     }
 
@@ -123,11 +123,16 @@ impl RequestLog {
                     let err = service.into_err();
                     match err.condition_failed() {
                         Ok(old) => Ok(Err(old)),
-                        Err(err) => Err(unavailable(op, err.code().unwrap_or("unknown service error"))),
+                        Err(err) => Err(unavailable(
+                            op,
+                            err.code().unwrap_or("unknown service error"),
+                        )),
                     }
                 }
                 SdkError::TimeoutError(_) => Err(unavailable(op, "timed out")),
-                SdkError::DispatchFailure(d) if d.is_timeout() => Err(unavailable(op, "timed out connecting")),
+                SdkError::DispatchFailure(d) if d.is_timeout() => {
+                    Err(unavailable(op, "timed out connecting"))
+                }
                 SdkError::DispatchFailure(_) => Err(unavailable(op, "connection failed")),
                 SdkError::ResponseError(_) => Err(unavailable(op, "unreadable response")),
                 // Building the request failed: a bug here, but the client still gets a 503.
@@ -137,13 +142,20 @@ impl RequestLog {
     }
 
     /// A request that has no condition.
-    pub async fn unconditional<T, E>(&self, op: Op, request: impl Future<Output = Result<T, SdkError<E>>>) -> StoreResult<T>
+    pub async fn unconditional<T, E>(
+        &self,
+        op: Op,
+        request: impl Future<Output = Result<T, SdkError<E>>>,
+    ) -> StoreResult<T>
     where
         E: ConditionFailure + ProvideErrorMetadata,
     {
-        self.send(op, request)
-            .await?
-            .map_err(|_| StoreError::Corrupt(format!("{}: condition failed without a condition", op.name())))
+        self.send(op, request).await?.map_err(|_| {
+            StoreError::Corrupt(format!(
+                "{}: condition failed without a condition",
+                op.name()
+            ))
+        })
     }
 }
 
@@ -186,12 +198,20 @@ mod tests {
     #[test]
     fn counts_split_into_reads_and_writes() {
         let log = RequestLog::default();
-        for op in [Op::GetItem, Op::GetItem, Op::PutItem, Op::UpdateItem, Op::DeleteItem] {
+        for op in [Op::Get, Op::Get, Op::Put, Op::Update, Op::Delete] {
             log.0[op as usize].fetch_add(1, Ordering::Relaxed);
         }
         let counts = log.snapshot();
         assert_eq!((counts.reads(), counts.writes()), (2, 3));
-        assert_eq!(counts.since(&RequestCounts { get_item: 1, ..Default::default() }).reads(), 1);
+        assert_eq!(
+            counts
+                .since(&RequestCounts {
+                    get_item: 1,
+                    ..Default::default()
+                })
+                .reads(),
+            1
+        );
         assert_eq!(counts.to_json()["operations"]["UpdateItem"], 1);
         assert_eq!(counts.to_string(), "2 reads, 3 writes");
     }

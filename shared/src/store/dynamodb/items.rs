@@ -96,7 +96,8 @@ pub fn session_record(item: &Item) -> StoreResult<SessionRecord> {
         }),
     };
     Ok(SessionRecord {
-        sealed_auth_key: opt_bytes(item, AUTH_KEY)?.ok_or_else(|| corrupt("a session without auth_key"))?,
+        sealed_auth_key: opt_bytes(item, AUTH_KEY)?
+            .ok_or_else(|| corrupt("a session without auth_key"))?,
         expires_at: expires_at(item)?,
         msisdn,
         code,
@@ -123,7 +124,10 @@ pub fn number<T: std::str::FromStr>(item: &Item, name: &str) -> StoreResult<T> {
 pub fn opt_number<T: std::str::FromStr>(item: &Item, name: &str) -> StoreResult<Option<T>> {
     match item.get(name) {
         None => Ok(None),
-        Some(AttributeValue::N(v)) => v.parse().map(Some).map_err(|_| corrupt(&format!("{name} is out of range"))),
+        Some(AttributeValue::N(v)) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| corrupt(&format!("{name} is out of range"))),
         Some(_) => Err(corrupt(&format!("{name} is not a number"))),
     }
 }
@@ -157,8 +161,16 @@ mod tests {
         SessionRecord {
             sealed_auth_key: vec![9; 40],
             expires_at: 1_800_000_000,
-            msisdn: Some(BoundMsisdn { mac: "m".into(), sealed: vec![1, 2] }),
-            code: Some(PendingCode { mac: "c".into(), expires_at: 1_800_000_600, wrong_tries: 2, used: true }),
+            msisdn: Some(BoundMsisdn {
+                mac: "m".into(),
+                sealed: vec![1, 2],
+            }),
+            code: Some(PendingCode {
+                mac: "c".into(),
+                expires_at: 1_800_000_600,
+                wrong_tries: 2,
+                used: true,
+            }),
             verified_at_ms: Some(1_800_000_000_123),
         }
     }
@@ -167,7 +179,12 @@ mod tests {
     fn sessions_round_trip_through_items() {
         for record in [
             full_record(),
-            SessionRecord { msisdn: None, code: None, verified_at_ms: None, ..full_record() },
+            SessionRecord {
+                msisdn: None,
+                code: None,
+                verified_at_ms: None,
+                ..full_record()
+            },
         ] {
             assert_eq!(session_record(&session_item("k", &record)).unwrap(), record);
         }
@@ -177,11 +194,16 @@ mod tests {
     fn unreadable_items_are_corrupt_not_panics() {
         let mut item = session_item("k", &full_record());
         item.insert(WRONG_TRIES.into(), s("three"));
-        assert!(matches!(session_record(&item), Err(StoreError::Corrupt(m)) if m.contains("wrong_tries")));
+        assert!(
+            matches!(session_record(&item), Err(StoreError::Corrupt(m)) if m.contains("wrong_tries"))
+        );
         let mut item = session_item("k", &full_record());
         item.remove(MSISDN_SEALED);
         assert!(matches!(session_record(&item), Err(StoreError::Corrupt(_))));
-        assert!(matches!(session_record(&key("k")), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            session_record(&key("k")),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 
     #[test]

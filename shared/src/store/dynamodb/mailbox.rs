@@ -49,7 +49,12 @@ fn entries(item: &Item) -> StoreResult<Vec<(String, i64)>> {
 }
 
 impl DynamoStore {
-    pub(super) async fn append_to_mailbox(&self, to: &str, text: &str, expires_at: i64) -> StoreResult<()> {
+    pub(super) async fn append_to_mailbox(
+        &self,
+        to: &str,
+        text: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
         let pk = mailbox_key(to);
         for _ in 0..MAX_RACES {
             let append = self
@@ -72,7 +77,7 @@ impl DynamoStore {
                 .expression_attribute_values(":capacity", n(CAPACITY))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .send();
-            let old = match self.log.send(Op::UpdateItem, append).await? {
+            let old = match self.log.send(Op::Update, append).await? {
                 Ok(_) => return Ok(()),
                 // Deleted in between (TTL): the next round creates it.
                 Err(None) => continue,
@@ -84,7 +89,10 @@ impl DynamoStore {
             let kept = &messages[messages.len().saturating_sub(CAPACITY)..];
             let latest = kept.iter().map(|(_, exp)| *exp).max().unwrap_or(expires_at);
             let mut item = key(&pk);
-            item.insert(MSG_LIST.into(), AttributeValue::L(kept.iter().map(|(t, x)| entry(t, *x)).collect()));
+            item.insert(
+                MSG_LIST.into(),
+                AttributeValue::L(kept.iter().map(|(t, x)| entry(t, *x)).collect()),
+            );
             item.insert(MSG_VERSION.into(), n(version + 1));
             item.insert(EXPIRES_AT.into(), n(latest));
             let rewrite = self
@@ -95,11 +103,13 @@ impl DynamoStore {
                 .condition_expression("msg_version = :version")
                 .expression_attribute_values(":version", n(version))
                 .send();
-            if self.log.send(Op::PutItem, rewrite).await?.is_ok() {
+            if self.log.send(Op::Put, rewrite).await?.is_ok() {
                 return Ok(());
             }
         }
-        Err(StoreError::Unavailable("DynamoDB: mailbox contended, retry later".into()))
+        Err(StoreError::Unavailable(
+            "DynamoDB: mailbox contended, retry later".into(),
+        ))
     }
 
     pub(super) async fn read_mailbox(&self, to: &str, now: i64) -> StoreResult<Vec<String>> {
@@ -121,8 +131,14 @@ mod tests {
     #[test]
     fn entries_keep_order_and_reject_odd_shapes() {
         let mut item = key("mailbox#1");
-        item.insert(MSG_LIST.into(), AttributeValue::L(vec![entry("a", 1), entry("b", 2)]));
-        assert_eq!(entries(&item).unwrap(), [("a".to_owned(), 1), ("b".to_owned(), 2)]);
+        item.insert(
+            MSG_LIST.into(),
+            AttributeValue::L(vec![entry("a", 1), entry("b", 2)]),
+        );
+        assert_eq!(
+            entries(&item).unwrap(),
+            [("a".to_owned(), 1), ("b".to_owned(), 2)]
+        );
         item.insert(MSG_LIST.into(), AttributeValue::L(vec![s("a")]));
         assert!(entries(&item).is_err());
         assert!(entries(&key("mailbox#2")).unwrap().is_empty());

@@ -17,7 +17,11 @@ use crate::store::{StoreError, StoreResult};
 /// How long a new table may take to become active (seconds on AWS, none on DynamoDB Local).
 const ACTIVE_WAIT: Duration = Duration::from_secs(60);
 
-fn admin_error<E: std::error::Error + 'static>(what: &str, table: &str, e: SdkError<E>) -> StoreError {
+fn admin_error<E: std::error::Error + 'static>(
+    what: &str,
+    table: &str,
+    e: SdkError<E>,
+) -> StoreError {
     StoreError::Unavailable(format!("{what} {table}: {}", DisplayErrorContext(e)))
 }
 
@@ -46,7 +50,13 @@ impl DynamoStore {
                     .build()
                     .map_err(build)?,
             )
-            .key_schema(KeySchemaElement::builder().attribute_name(PK).key_type(KeyType::Hash).build().map_err(build)?)
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(PK)
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .map_err(build)?,
+            )
             .billing_mode(BillingMode::PayPerRequest)
             .send()
             .await;
@@ -55,7 +65,12 @@ impl DynamoStore {
                 tracing::info!(table, "DynamoDB table created");
                 Ok(())
             }
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(admin_error("creating table", table, e)),
         }
     }
@@ -74,7 +89,9 @@ impl DynamoStore {
                 return Ok(());
             }
             if tokio::time::Instant::now() > deadline {
-                return Err(StoreError::Unavailable(format!("table {table} is not active after {ACTIVE_WAIT:?}")));
+                return Err(StoreError::Unavailable(format!(
+                    "table {table} is not active after {ACTIVE_WAIT:?}"
+                )));
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
@@ -88,8 +105,13 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| admin_error("reading the TTL of", table, e))?;
-        let status = current.time_to_live_description().and_then(|d| d.time_to_live_status());
-        if matches!(status, Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)) {
+        let status = current
+            .time_to_live_description()
+            .and_then(|d| d.time_to_live_status());
+        if matches!(
+            status,
+            Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+        ) {
             return Ok(());
         }
         let spec = TimeToLiveSpecification::builder()
@@ -111,8 +133,13 @@ impl DynamoStore {
     /// missing permissions or an unreachable endpoint all fail it).
     pub(super) async fn check_tables(&self) -> StoreResult<()> {
         let probe = |table: &str| {
-            let request = self.client.get_item().table_name(table).set_key(Some(key("ping"))).send();
-            self.log.unconditional(Op::GetItem, request)
+            let request = self
+                .client
+                .get_item()
+                .table_name(table)
+                .set_key(Some(key("ping")))
+                .send();
+            self.log.unconditional(Op::Get, request)
         };
         tokio::try_join!(probe(&self.sessions), probe(&self.counters))?;
         Ok(())

@@ -1,0 +1,92 @@
+//! What a Lambda refuses to start with, and what it starts with.
+
+use mobileid::clock::ManualClock;
+use mobileid::config::ServiceSecrets;
+use mobileid::random::OsRandomness;
+
+use crate::support::{lambda_services, moto_url, signing_secrets};
+
+fn with_nexmo(mut secrets: ServiceSecrets) -> ServiceSecrets {
+    secrets.nexmo.api_key = "key".into();
+    secrets.nexmo.api_secret = "secret".into();
+    secrets
+}
+
+/// The start-up error for `vars` and `secrets` (fails if the Lambda would start).
+async fn refusal(vars: &[(&str, &str)], secrets: &ServiceSecrets) -> String {
+    match lambda_services(vars, secrets, &ManualClock::starting_now()).await {
+        Ok(_) => panic!("{vars:?} should not start"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn a_lambda_refuses_to_start_with_an_unsigned_webhook() {
+    let unsigned = with_nexmo(ServiceSecrets::generate(&OsRandomness));
+    let err = refusal(&[("MOBILEID_SMS_PROVIDERS", "nexmo")], &unsigned).await;
+    assert!(err.contains("nexmo.signatureSecret"), "{err}");
+    let err = refusal(&[("MOBILEID_STAGE", "load-stage")], &unsigned).await;
+    assert!(err.contains("nexmo.signatureSecret"), "{err}");
+}
+
+#[tokio::test]
+async fn a_lambda_refuses_to_start_with_a_bad_sms_configuration() {
+    let signed = signing_secrets("sig-secret", "sha512");
+    let no_credentials = refusal(&[("MOBILEID_SMS_PROVIDERS", "nexmo")], &signed).await;
+    assert!(no_credentials.contains("nexmo.apiKey"), "{no_credentials}");
+    let signed = with_nexmo(signed);
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (
+            &[
+                ("MOBILEID_STAGE", "production"),
+                ("MOBILEID_SMS_PROVIDERS", "outbox"),
+            ],
+            "not allowed there",
+        ),
+        (
+            &[("MOBILEID_SMS_PROVIDERS", "nexmo,outbox")],
+            "cannot be mixed",
+        ),
+        (&[("MOBILEID_SMS_PROVIDERS", "pigeon")], "pigeon"),
+        (
+            &[
+                ("MOBILEID_SMS_PROVIDERS", "nexmo"),
+                ("MOBILEID_SMS_TIMEOUT_MS", "60000"),
+            ],
+            "MOBILEID_SMS_TIMEOUT_MS",
+        ),
+        (
+            &[
+                ("MOBILEID_SMS_PROVIDERS", "nexmo"),
+                ("MOBILEID_SMS_ATTEMPTS", "0"),
+            ],
+            "MOBILEID_SMS_ATTEMPTS",
+        ),
+    ];
+    for (vars, expected) in cases {
+        let err = refusal(vars, &signed).await;
+        assert!(err.contains(expected), "{vars:?}: {err}");
+    }
+    let bad_method = with_nexmo(signing_secrets("sig-secret", "sha3"));
+    let err = refusal(&[("MOBILEID_SMS_PROVIDERS", "nexmo")], &bad_method).await;
+    assert!(
+        err.contains("nexmo.signatureMethod") && err.contains("sha3"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_lambda_starts_with_its_stages_providers_in_order() {
+    let signed = with_nexmo(signing_secrets("sig-secret", "md5hash"));
+    let clock = ManualClock::starting_now();
+    let state = lambda_services(&[("MOBILEID_SMS_PROVIDERS", "nexmo")], &signed, &clock)
+        .await
+        .unwrap();
+    assert_eq!(state.sms.name(), "nexmo");
+    // The SNS client reads the AWS environment (region, endpoint): only where moto runs.
+    if moto_url().is_some() {
+        let state = lambda_services(&[], &signed, &clock).await.unwrap();
+        assert_eq!(state.sms.name(), "nexmo,sns");
+        assert_eq!(state.sms.check().await, Ok(()));
+    }
+}

@@ -238,3 +238,32 @@ fn production_with_test_numbers_refuses_to_start() {
     let err = mobileid::config::StageTable::parse(&prod).unwrap_err();
     assert!(err.to_string().contains("test numbers are not allowed in production"), "{err}");
 }
+
+#[tokio::test]
+async fn starting_a_verification_does_not_reveal_known_numbers() {
+    let app = app_at_window_start().await;
+    let owner = app.register().await;
+    app.ask_code(&owner, FR, "208", true).await;
+    let owners_code = app.last_code_to(FR).unwrap();
+    assert_eq!(app.submit_code(&owner, &owners_code).await.status, StatusCode::OK);
+    app.clock.advance_secs(30);
+
+    let known = app.register().await;
+    let fresh = app.register().await;
+    let a = app.ask_code(&known, FR, "208", true).await;
+    let b = app.ask_code(&fresh, "+33698765432", "208", true).await;
+    assert_eq!((a.status, a.body.clone()), (b.status, b.body.clone()), "same answer for a known number");
+    let names = |r: &TestResponse| {
+        let mut v: Vec<String> = r.headers.keys().map(|k| k.to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&a), names(&b), "same headers");
+    // Another session's (used) code means nothing here: a plain wrong code, not "already used".
+    let res = app.submit_code(&known, &owners_code).await;
+    let mine = app.last_code_to(FR).unwrap();
+    if mine != owners_code {
+        assert_eq!(res.errno(), Some(105), "{}", res.json());
+        assert_eq!(res.json()["message"], "Code error.");
+    }
+}

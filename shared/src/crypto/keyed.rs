@@ -107,6 +107,12 @@ impl KeyedIds {
         hex::encode(&mac[..16])
     }
 
+    /// Keys per-address rate limits: client addresses are personal data too, so the store
+    /// holds only their HMAC.
+    pub fn client_mac(&self, ip: &std::net::IpAddr) -> String {
+        self.msisdn_secret.mac_hex(&[b"client\0", ip.to_string().as_bytes()])
+    }
+
     /// A short tag to correlate log lines about one number without logging it.
     pub fn log_tag(&self, msisdn: &Msisdn) -> String {
         self.msisdn_mac(msisdn)[..10].to_owned()

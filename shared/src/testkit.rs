@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use crate::api::{AppState, local_router};
+use crate::api::{AppState, InboundVerifier, local_router};
 use crate::clock::{Clock, ManualClock};
 use crate::config::{ServiceSecrets, Settings};
 use crate::crypto::hawk_auth::{SignedRequest, client_authorization};
@@ -59,6 +59,10 @@ impl TestResponse {
 pub struct TestAppBuilder {
     vars: Vec<(String, String)>,
     stage_toml: Option<String>,
+    adjust: Vec<Box<dyn FnOnce(&mut Settings)>>,
+    secrets: Option<ServiceSecrets>,
+    inbound_verifier: Option<Arc<dyn InboundVerifier>>,
+    fake_gateway: bool,
     store: Option<Arc<dyn Store>>,
     sms: Option<Arc<dyn SmsSender>>,
 }
@@ -73,6 +77,29 @@ impl TestAppBuilder {
     /// Replaces the stage table with this TOML (limits and countries made for one test).
     pub fn stage_toml(mut self, toml: &str) -> Self {
         self.stage_toml = Some(toml.to_owned());
+        self
+    }
+
+    /// Changes the settings after they are read (limits, tokens, …).
+    pub fn adjust(mut self, f: impl FnOnce(&mut Settings) + 'static) -> Self {
+        self.adjust.push(Box::new(f));
+        self
+    }
+
+    /// The stage secret (e.g. one with a Nexmo signature secret); a fresh one otherwise.
+    pub fn secrets(mut self, secrets: ServiceSecrets) -> Self {
+        self.secrets = Some(secrets);
+        self
+    }
+
+    pub fn inbound_verifier(mut self, verifier: Arc<dyn InboundVerifier>) -> Self {
+        self.inbound_verifier = Some(verifier);
+        self
+    }
+
+    /// No fake gateway read routes (they answer 404, as in production).
+    pub fn without_fake_gateway(mut self) -> Self {
+        self.fake_gateway = false;
         self
     }
 
@@ -96,6 +123,9 @@ impl TestAppBuilder {
         if let Some(toml) = &self.stage_toml {
             settings.stage = crate::config::StageTable::parse(toml).expect("test stage table is valid");
         }
+        for adjust in self.adjust {
+            adjust(&mut settings);
+        }
         let clock = ManualClock::starting_now();
         let outbox = Arc::new(Outbox::new(Arc::new(clock.clone())));
         let overrides = Overrides {
@@ -103,13 +133,14 @@ impl TestAppBuilder {
             rng: Arc::new(OsRandomness),
             store: Some(self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()))),
             sms: Some(self.sms.unwrap_or_else(|| outbox.clone())),
-            inbound_verifier: None,
+            inbound_verifier: self.inbound_verifier,
         };
-        let secrets = ServiceSecrets::generate(&OsRandomness);
+        let secrets = self.secrets.unwrap_or_else(|| ServiceSecrets::generate(&OsRandomness));
         let mut state = build_services(settings, &secrets, Host::Local, overrides)
             .await
             .expect("test services build");
-        Arc::get_mut(&mut state).expect("fresh state").outbox = Some(outbox.clone());
+        Arc::get_mut(&mut state).expect("fresh state").outbox =
+            self.fake_gateway.then(|| outbox.clone() as Arc<dyn crate::sms::FakeGateway>);
         TestApp {
             router: local_router(state.clone()),
             state,
@@ -124,6 +155,10 @@ impl TestApp {
         TestAppBuilder {
             vars: Vec::new(),
             stage_toml: None,
+            adjust: Vec::new(),
+            secrets: None,
+            inbound_verifier: None,
+            fake_gateway: true,
             store: None,
             sms: None,
         }

@@ -6,7 +6,8 @@ use axum::Router;
 use http::StatusCode;
 use http_body_util::BodyExt;
 use mobileid::api::{
-    AppState, inbound_sms_router, sign_certificate_router, start_verification_router, verify_code_router,
+    AppState, inbound_sms_router, sign_certificate_router, start_verification_router,
+    verify_code_router,
 };
 use mobileid::testkit::TestApp;
 use serde_json::Value;
@@ -24,61 +25,126 @@ struct Fixture {
 
 macro_rules! event {
     ($file:literal) => {
-        ($file, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/", $file)))
+        (
+            $file,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/", $file)),
+        )
     };
 }
 
 fn fixtures() -> Vec<Fixture> {
-    let fixture = |(file, json), router, status, body| Fixture { file, json, router, status, body };
+    let fixture = |(file, json), router, status, body| Fixture {
+        file,
+        json,
+        router,
+        status,
+        body,
+    };
     vec![
-        fixture(event!("start-verification-discover.json"), start_verification_router, StatusCode::OK, |b, _| {
-            // MCC 310 is served by dev and has an MO number: the SMS-MO flow is offered.
-            assert_eq!(b["verificationMethods"], serde_json::json!(["sms/momt"]), "{b}");
-            assert!(b["verificationDetails"]["sms/momt"]["moVerifier"].is_string(), "{b}");
-        }),
-        fixture(event!("start-verification-register.json"), start_verification_router, StatusCode::OK, token),
+        fixture(
+            event!("start-verification-discover.json"),
+            start_verification_router,
+            StatusCode::OK,
+            |b, _| {
+                // MCC 310 is served by dev and has an MO number: the SMS-MO flow is offered.
+                assert_eq!(
+                    b["verificationMethods"],
+                    serde_json::json!(["sms/momt"]),
+                    "{b}"
+                );
+                assert!(
+                    b["verificationDetails"]["sms/momt"]["moVerifier"].is_string(),
+                    "{b}"
+                );
+            },
+        ),
+        fixture(
+            event!("start-verification-register.json"),
+            start_verification_router,
+            StatusCode::OK,
+            token,
+        ),
         fixture(
             event!("start-verification-register-legacy-path.json"),
             start_verification_router,
             StatusCode::OK,
             token,
         ),
-        fixture(event!("start-verification-lbheartbeat.json"), start_verification_router, StatusCode::OK, |b, _| {
-            assert_eq!(*b, serde_json::json!({}));
-        }),
-        fixture(event!("verify-code-unsigned.json"), verify_code_router, StatusCode::UNAUTHORIZED, |b, _| {
-            assert_eq!(b["errno"], 110, "{b}");
-        }),
-        fixture(event!("sign-certificate-jwks.json"), sign_certificate_router, StatusCode::OK, |b, state| {
-            assert_eq!(b["keys"][0]["kid"], state.signer.kid(), "{b}");
-            assert_eq!(b["keys"][0]["alg"], "ES256", "{b}");
-        }),
-        fixture(event!("sign-certificate-browserid.json"), sign_certificate_router, StatusCode::OK, |b, state| {
-            assert_eq!(b["public-key"]["kid"], state.signer.kid(), "{b}");
-        }),
-        fixture(event!("sign-certificate-unsigned.json"), sign_certificate_router, StatusCode::UNAUTHORIZED, |b, _| {
-            assert_eq!(b["errno"], 110, "{b}");
-        }),
-        fixture(event!("inbound-sms-nexmo-ping.json"), inbound_sms_router, StatusCode::OK, |b, _| {
-            // Nexmo only needs the 200; the body is an empty JSON object.
-            assert_eq!(*b, serde_json::json!({}));
-        }),
+        fixture(
+            event!("start-verification-lbheartbeat.json"),
+            start_verification_router,
+            StatusCode::OK,
+            |b, _| {
+                assert_eq!(*b, serde_json::json!({}));
+            },
+        ),
+        fixture(
+            event!("verify-code-unsigned.json"),
+            verify_code_router,
+            StatusCode::UNAUTHORIZED,
+            |b, _| {
+                assert_eq!(b["errno"], 110, "{b}");
+            },
+        ),
+        fixture(
+            event!("sign-certificate-jwks.json"),
+            sign_certificate_router,
+            StatusCode::OK,
+            |b, state| {
+                assert_eq!(b["keys"][0]["kid"], state.signer.kid(), "{b}");
+                assert_eq!(b["keys"][0]["alg"], "ES256", "{b}");
+            },
+        ),
+        fixture(
+            event!("sign-certificate-browserid.json"),
+            sign_certificate_router,
+            StatusCode::OK,
+            |b, state| {
+                assert_eq!(b["public-key"]["kid"], state.signer.kid(), "{b}");
+            },
+        ),
+        fixture(
+            event!("sign-certificate-unsigned.json"),
+            sign_certificate_router,
+            StatusCode::UNAUTHORIZED,
+            |b, _| {
+                assert_eq!(b["errno"], 110, "{b}");
+            },
+        ),
+        fixture(
+            event!("inbound-sms-nexmo-ping.json"),
+            inbound_sms_router,
+            StatusCode::OK,
+            |b, _| {
+                // Nexmo only needs the 200; the body is an empty JSON object.
+                assert_eq!(*b, serde_json::json!({}));
+            },
+        ),
     ]
 }
 
 fn token(body: &Value, _: &AppState) {
     let token = body["msisdnSessionToken"].as_str().unwrap_or_default();
-    assert!(token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()), "{body}");
+    assert!(
+        token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{body}"
+    );
 }
 
 /// The fixture through lambda_http's parsing and `router`; (status, JSON body or Null).
 async fn invoke(json: &str, router: Router) -> (StatusCode, Value) {
     let request = lambda_http::request::from_str(json).expect("lambda_http parses the event");
     let request = request.map(axum::body::Body::new);
-    let response = router.oneshot(request).await.expect("routers are infallible");
+    let response = router
+        .oneshot(request)
+        .await
+        .expect("routers are infallible");
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 #[tokio::test]
@@ -96,7 +162,11 @@ async fn every_fixture_gets_its_expected_answer() {
 async fn a_function_answers_only_its_own_routes() {
     let app = TestApp::new().await;
     let json = event!("start-verification-discover.json").1;
-    for router in [inbound_sms_router, verify_code_router, sign_certificate_router] {
+    for router in [
+        inbound_sms_router,
+        verify_code_router,
+        sign_certificate_router,
+    ] {
         let (status, body) = invoke(json, router(app.state.clone())).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
         assert!(body["errno"].is_number(), "JSON 404: {body}");
@@ -114,7 +184,10 @@ fn every_file_in_events_has_an_expectation() {
         .collect();
     files.sort();
     for file in &files {
-        assert!(known.contains(&file.as_str()), "events/{file} has no expectation in shared/tests/events.rs");
+        assert!(
+            known.contains(&file.as_str()),
+            "events/{file} has no expectation in shared/tests/events.rs"
+        );
     }
     assert_eq!(files.len(), known.len());
 }
@@ -135,7 +208,13 @@ fn template_routes() -> Vec<(String, String, String)> {
             continue;
         }
         let field = |key: &str| {
-            line.split(key).nth(1).map(|rest| rest.split([',', '}']).next().unwrap_or("").trim().to_owned())
+            line.split(key).nth(1).map(|rest| {
+                rest.split([',', '}'])
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_owned()
+            })
         };
         let (Some(method), Some(path)) = (field("Method: "), field("Path: ")) else {
             panic!("cannot read the route in template.yaml: {line}");
@@ -149,7 +228,10 @@ fn template_routes() -> Vec<(String, String, String)> {
 async fn every_route_in_the_template_reaches_its_function() {
     let app = TestApp::new().await;
     let routes = template_routes();
-    assert!(routes.len() >= 20, "the template's routes were not found: {routes:?}");
+    assert!(
+        routes.len() >= 20,
+        "the template's routes were not found: {routes:?}"
+    );
     for (function, method, path) in routes {
         let router: fn(AppState) -> Router = match function.as_str() {
             "StartVerificationFunction" => start_verification_router,
@@ -160,7 +242,11 @@ async fn every_route_in_the_template_reaches_its_function() {
         if path == "$default" {
             continue; // API Gateway's catch-all: whatever the function says, by design.
         }
-        let method = if method == "ANY" { "GET".to_owned() } else { method };
+        let method = if method == "ANY" {
+            "GET".to_owned()
+        } else {
+            method
+        };
         let request = http::Request::builder()
             .method(method.as_str())
             .uri(path.as_str())

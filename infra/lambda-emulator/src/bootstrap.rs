@@ -39,11 +39,20 @@ pub fn spawn(
         .env("_HANDLER", "bootstrap")
         .env("AWS_LAMBDA_RUNTIME_API", sandbox.runtime_api)
         .env("AWS_LAMBDA_FUNCTION_NAME", sandbox.function_name)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", sandbox.memory_mb.to_string())
+        .env(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            sandbox.memory_mb.to_string(),
+        )
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_TIMEOUT", sandbox.timeout_secs.to_string())
+        .env(
+            "AWS_LAMBDA_FUNCTION_TIMEOUT",
+            sandbox.timeout_secs.to_string(),
+        )
         .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", sandbox.function_name))
+        .env(
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{}", sandbox.function_name),
+        )
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "emulator/[$LATEST]0")
         .env("AWS_REGION", sandbox.region)
         .env("AWS_DEFAULT_REGION", sandbox.region)
@@ -58,7 +67,10 @@ pub fn spawn(
         None => {
             let stderr = std::io::stderr();
             let fd = stderr.as_fd();
-            (Stdio::from(fd.try_clone_to_owned()?), Stdio::from(fd.try_clone_to_owned()?))
+            (
+                Stdio::from(fd.try_clone_to_owned()?),
+                Stdio::from(fd.try_clone_to_owned()?),
+            )
         }
     };
     command.stdout(out).stderr(err).spawn()

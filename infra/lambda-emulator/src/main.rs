@@ -104,8 +104,17 @@ async fn main() -> ExitCode {
 
 /// How one invocation ended.
 enum Outcome {
-    Answered { started: Instant, at: Instant, body: Bytes },
-    FunctionError { started: Instant, at: Instant, error_type: Option<String>, body: Bytes },
+    Answered {
+        started: Instant,
+        at: Instant,
+        body: Bytes,
+    },
+    FunctionError {
+        started: Instant,
+        at: Instant,
+        error_type: Option<String>,
+        body: Bytes,
+    },
     /// The process cannot take more events: init error, exit, or timeout.
     Fatal(String),
 }
@@ -125,13 +134,22 @@ async fn run(args: Args) -> Result<bool, String> {
             events.len()
         ));
     }
-    let name = args.function_name.clone().unwrap_or_else(|| default_name(&args.bootstrap));
-    let arn = format!("arn:aws:lambda:{}:000000000000:function:{name}", args.region);
+    let name = args
+        .function_name
+        .clone()
+        .unwrap_or_else(|| default_name(&args.bootstrap));
+    let arn = format!(
+        "arn:aws:lambda:{}:000000000000:function:{name}",
+        args.region
+    );
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
-    let api = listener.local_addr().map_err(|e| e.to_string())?.to_string();
+    let api = listener
+        .local_addr()
+        .map_err(|e| e.to_string())?
+        .to_string();
     let (invocations, queued) = mpsc::channel(1);
     let (reports_tx, mut reports) = mpsc::unbounded_channel();
     let router = runtime_api::router(queued, reports_tx, arn);
@@ -158,9 +176,21 @@ async fn run(args: Args) -> Result<bool, String> {
         if invocations.send(invocation).await.is_err() {
             return Err("the Runtime API stopped".into());
         }
-        let first_wait = Duration::from_secs(if cold { args.init_timeout } else { args.timeout });
+        let first_wait = Duration::from_secs(if cold {
+            args.init_timeout
+        } else {
+            args.timeout
+        });
         let limits = (first_wait, Duration::from_secs(args.timeout));
-        let outcome = wait_for(&mut reports, &mut child, &request_id, limits, &mut measured, spawned_at).await;
+        let outcome = wait_for(
+            &mut reports,
+            &mut child,
+            &request_id,
+            limits,
+            &mut measured,
+            spawned_at,
+        )
+        .await;
         let mut line = json!({"invocation": n + 1, "event": event_name});
         let fatal = match outcome {
             Outcome::Answered { started, at, body } => {
@@ -188,7 +218,12 @@ async fn run(args: Args) -> Result<bool, String> {
                 }
                 false
             }
-            Outcome::FunctionError { started, at, error_type, body } => {
+            Outcome::FunctionError {
+                started,
+                at,
+                error_type,
+                body,
+            } => {
                 line["duration_ms"] = json!(ms(at - started));
                 line["status"] = Value::Null;
                 line["error"] = json!({"type": error_type, "body": parse_json(&body)});
@@ -292,7 +327,9 @@ async fn stop(child: &mut Child) {
 }
 
 fn new_invocation(event: Bytes, timeout_secs: u64) -> Invocation {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let mut id: [u8; 16] = rand::random();
     id[6] = (id[6] & 0x0f) | 0x40; // a version-4 UUID, as Lambda's request ids are
     id[8] = (id[8] & 0x3f) | 0x80;
@@ -300,9 +337,21 @@ fn new_invocation(event: Bytes, timeout_secs: u64) -> Invocation {
     let trace: [u8; 20] = rand::random();
     let t = hex(&trace);
     Invocation {
-        request_id: format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]),
+        request_id: format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        ),
         deadline_ms: (now + Duration::from_secs(timeout_secs)).as_millis(),
-        trace_id: format!("Root=1-{:08x}-{};Parent={};Sampled=0", now.as_secs(), &t[..24], &t[24..]),
+        trace_id: format!(
+            "Root=1-{:08x}-{};Parent={};Sampled=0",
+            now.as_secs(),
+            &t[..24],
+            &t[24..]
+        ),
         event,
     }
 }
@@ -312,18 +361,26 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn read_event(path: &Path) -> Result<Bytes, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read event {}: {e}", path.display()))?;
-    serde_json::from_slice::<Value>(&bytes).map_err(|e| format!("event {} is not JSON: {e}", path.display()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read event {}: {e}", path.display()))?;
+    serde_json::from_slice::<Value>(&bytes)
+        .map_err(|e| format!("event {} is not JSON: {e}", path.display()))?;
     Ok(Bytes::from(bytes))
 }
 
 fn event_name(path: &Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// `target/lambda/verify-code/bootstrap` → `verify-code`; `target/debug/verify-code` → itself.
 fn default_name(bootstrap: &Path) -> String {
-    let file = bootstrap.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file = bootstrap
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     if file == "bootstrap"
         && let Some(dir) = bootstrap.parent().and_then(Path::file_name)
     {
@@ -347,7 +404,8 @@ fn parse_env(specs: &[String]) -> Result<Vec<(String, String)>, String> {
 
 /// The body as JSON, or as a JSON string when it is not JSON.
 fn parse_json(body: &[u8]) -> Value {
-    serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
 }
 
 /// Milliseconds with two decimals (the JSON stays readable).
@@ -371,8 +429,14 @@ mod tests {
 
     #[test]
     fn names_come_from_the_bootstrap_path() {
-        assert_eq!(default_name(Path::new("target/lambda/verify-code/bootstrap")), "verify-code");
-        assert_eq!(default_name(Path::new("target/debug/inbound-sms")), "inbound-sms");
+        assert_eq!(
+            default_name(Path::new("target/lambda/verify-code/bootstrap")),
+            "verify-code"
+        );
+        assert_eq!(
+            default_name(Path::new("target/debug/inbound-sms")),
+            "inbound-sms"
+        );
     }
 
     #[test]
@@ -381,7 +445,10 @@ mod tests {
         assert_eq!(inv.request_id.len(), 36);
         assert_eq!(&inv.request_id[14..15], "4");
         assert!(inv.trace_id.starts_with("Root=1-") && inv.trace_id.ends_with(";Sampled=0"));
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
         assert!(inv.deadline_ms > now + 2_000 && inv.deadline_ms <= now + 3_000);
     }
 }

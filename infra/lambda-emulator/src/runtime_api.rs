@@ -29,9 +29,21 @@ pub struct Invocation {
 pub enum Report {
     /// It took the invocation (its `next` call returned the event).
     Started { request_id: String, at: Instant },
-    Response { request_id: String, body: Bytes, at: Instant },
-    Error { request_id: String, error_type: Option<String>, body: Bytes, at: Instant },
-    InitError { error_type: Option<String>, body: Bytes },
+    Response {
+        request_id: String,
+        body: Bytes,
+        at: Instant,
+    },
+    Error {
+        request_id: String,
+        error_type: Option<String>,
+        body: Bytes,
+        at: Instant,
+    },
+    InitError {
+        error_type: Option<String>,
+        body: Bytes,
+    },
 }
 
 struct ApiState {
@@ -52,7 +64,10 @@ pub fn router(
     });
     Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(response),
+        )
         .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
         .route("/2018-06-01/runtime/init/error", post(init_error))
         .layer(DefaultBodyLimit::max(PAYLOAD_LIMIT))
@@ -77,14 +92,25 @@ async fn next(State(state): State<Arc<ApiState>>) -> Response {
     };
     set("content-type", "application/json");
     set("lambda-runtime-aws-request-id", &invocation.request_id);
-    set("lambda-runtime-deadline-ms", &invocation.deadline_ms.to_string());
+    set(
+        "lambda-runtime-deadline-ms",
+        &invocation.deadline_ms.to_string(),
+    );
     set("lambda-runtime-invoked-function-arn", &state.function_arn);
     set("lambda-runtime-trace-id", &invocation.trace_id);
     (StatusCode::OK, headers, invocation.event).into_response()
 }
 
-async fn response(State(state): State<Arc<ApiState>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
-    let _ = state.reports.send(Report::Response { request_id: id, body, at: Instant::now() });
+async fn response(
+    State(state): State<Arc<ApiState>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
+    let _ = state.reports.send(Report::Response {
+        request_id: id,
+        body,
+        at: Instant::now(),
+    });
     StatusCode::ACCEPTED
 }
 
@@ -103,8 +129,15 @@ async fn error(
     StatusCode::ACCEPTED
 }
 
-async fn init_error(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let _ = state.reports.send(Report::InitError { error_type: error_type(&headers), body });
+async fn init_error(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let _ = state.reports.send(Report::InitError {
+        error_type: error_type(&headers),
+        body,
+    });
     StatusCode::ACCEPTED
 }
 

@@ -18,16 +18,25 @@ fn workspace_root() -> PathBuf {
 fn start_verification() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        let profile_dir = Path::new(env!("CARGO_BIN_EXE_lambda-emulator")).parent().unwrap().to_path_buf();
+        let profile_dir = Path::new(env!("CARGO_BIN_EXE_lambda-emulator"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
         let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        build.args(["build", "--quiet", "-p", "start-verification"]).current_dir(workspace_root());
+        build
+            .args(["build", "--quiet", "-p", "start-verification"])
+            .current_dir(workspace_root());
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
         let status = build.status().expect("cargo runs");
         assert!(status.success(), "cargo build -p start-verification failed");
         let binary = profile_dir.join("start-verification");
-        assert!(binary.is_file(), "{} is missing after the build", binary.display());
+        assert!(
+            binary.is_file(),
+            "{} is missing after the build",
+            binary.display()
+        );
         binary
     })
 }
@@ -43,7 +52,12 @@ fn secret_json() -> String {
 }
 
 fn event(name: &str) -> String {
-    workspace_root().join("events").join(name).to_str().unwrap().to_owned()
+    workspace_root()
+        .join("events")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn emulator(args: &[&str]) -> Output {
@@ -70,25 +84,41 @@ fn discover_through_the_runtime_api_answers_200() {
     let discover = event("start-verification-discover.json");
     let verify = event("verify-code-unsigned.json");
     let out = emulator(&[
-        "--bootstrap", &bootstrap,
-        "--event", &discover,
-        "--event", &verify,
-        "--expect-status", "200",
-        "--expect-status", "404",
-        "--repeat", "3",
-        "--env", "MOBILEID_STAGE=dev",
-        "--env", "MOBILEID_STORE=memory",
-        "--env", &secret,
+        "--bootstrap",
+        &bootstrap,
+        "--event",
+        &discover,
+        "--event",
+        &verify,
+        "--expect-status",
+        "200",
+        "--expect-status",
+        "404",
+        "--repeat",
+        "3",
+        "--env",
+        "MOBILEID_STAGE=dev",
+        "--env",
+        "MOBILEID_STORE=memory",
+        "--env",
+        &secret,
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "exit {:?}; stderr:\n{stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "exit {:?}; stderr:\n{stderr}",
+        out.status
+    );
     let (invocations, summary) = lines(&out);
     assert_eq!(invocations.len(), 6);
     let first = &invocations[0];
     assert_eq!(first["status"], 200, "{first}");
     let body: Value = serde_json::from_str(first["response"]["body"].as_str().unwrap()).unwrap();
     assert_eq!(body["verificationMethods"][0], "sms/momt", "{body}");
-    assert!(first["cold_start_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{first}");
+    assert!(
+        first["cold_start_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+        "{first}"
+    );
     // verify_code is not a route of start-verification: its JSON 404.
     assert_eq!(invocations[1]["status"], 404);
     for warm in &invocations[1..] {
@@ -96,7 +126,12 @@ fn discover_through_the_runtime_api_answers_200() {
         assert!(warm["duration_ms"].as_f64().is_some(), "{warm}");
     }
     assert_eq!(summary["failed"], 0);
-    assert!(summary["peak_rss_kib"].as_u64().is_some_and(|kib| kib > 1000), "{summary}");
+    assert!(
+        summary["peak_rss_kib"]
+            .as_u64()
+            .is_some_and(|kib| kib > 1000),
+        "{summary}"
+    );
     assert!(summary["init_ms"].as_f64().is_some(), "{summary}");
     // The function's logs went to stderr, never to the JSON on stdout.
     assert!(stderr.contains("cold start complete"), "{stderr}");
@@ -107,11 +142,16 @@ fn an_unexpected_status_fails_the_run() {
     let bootstrap = start_verification().to_str().unwrap().to_owned();
     let secret = format!("MOBILEID_SECRET_JSON={}", secret_json());
     let out = emulator(&[
-        "--bootstrap", &bootstrap,
-        "--event", &event("start-verification-discover.json"),
-        "--expect-status", "201",
-        "--env", "MOBILEID_STORE=memory",
-        "--env", &secret,
+        "--bootstrap",
+        &bootstrap,
+        "--event",
+        &event("start-verification-discover.json"),
+        "--expect-status",
+        "201",
+        "--env",
+        "MOBILEID_STORE=memory",
+        "--env",
+        &secret,
     ]);
     assert_eq!(out.status.code(), Some(1));
     let (invocations, summary) = lines(&out);
@@ -124,7 +164,12 @@ fn an_unexpected_status_fails_the_run() {
 fn a_function_that_cannot_start_fails_the_run() {
     // No secret: a Lambda host refuses to start (shared/src/runtime.rs).
     let bootstrap = start_verification().to_str().unwrap().to_owned();
-    let out = emulator(&["--bootstrap", &bootstrap, "--event", &event("start-verification-discover.json")]);
+    let out = emulator(&[
+        "--bootstrap",
+        &bootstrap,
+        "--event",
+        &event("start-verification-discover.json"),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let (invocations, _) = lines(&out);
     let error = invocations[0]["error"]["body"].as_str().unwrap_or_default();
@@ -141,23 +186,41 @@ fn a_bootstrap_that_never_polls_times_out() {
     std::fs::set_permissions(&script, executable).unwrap();
     let started = std::time::Instant::now();
     let out = emulator(&[
-        "--bootstrap", script.to_str().unwrap(),
-        "--event", &event("start-verification-discover.json"),
-        "--init-timeout", "1",
+        "--bootstrap",
+        script.to_str().unwrap(),
+        "--event",
+        &event("start-verification-discover.json"),
+        "--init-timeout",
+        "1",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(started.elapsed().as_secs() < 10, "the emulator must not wait for the sleep");
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "the emulator must not wait for the sleep"
+    );
     let (invocations, summary) = lines(&out);
-    assert!(invocations[0]["error"]["body"].as_str().unwrap().contains("in time"), "{}", invocations[0]);
-    assert_eq!(summary["function"], format!("lambda-emulator-test-{}", std::process::id()));
+    assert!(
+        invocations[0]["error"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("in time"),
+        "{}",
+        invocations[0]
+    );
+    assert_eq!(
+        summary["function"],
+        format!("lambda-emulator-test-{}", std::process::id())
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn bad_arguments_are_refused_before_anything_starts() {
     let out = emulator(&[
-        "--bootstrap", "/nonexistent/bootstrap",
-        "--event", &event("start-verification-discover.json"),
+        "--bootstrap",
+        "/nonexistent/bootstrap",
+        "--event",
+        &event("start-verification-discover.json"),
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot start"));

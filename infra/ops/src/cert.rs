@@ -11,7 +11,8 @@ use crate::input::{read_json, read_text};
 pub fn verify(jwks_source: &str, cert_source: &str, ignore_expiry: bool) -> Result<(), String> {
     let keys = key_set(read_json(jwks_source, "JWKS")?)?;
     let token = certificate(&read_text(cert_source, "certificate")?)?;
-    let (header, claims) = verify_es256(&token, &keys).map_err(|e| format!("certificate refused: {e}"))?;
+    let (header, claims) =
+        verify_es256(&token, &keys).map_err(|e| format!("certificate refused: {e}"))?;
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
@@ -23,11 +24,17 @@ pub fn verify(jwks_source: &str, cert_source: &str, ignore_expiry: bool) -> Resu
     );
     match expiry {
         Ok(left) => {
-            eprintln!("certificate OK: signed with kid {}, expires in {left} s", header["kid"]);
+            eprintln!(
+                "certificate OK: signed with kid {}, expires in {left} s",
+                header["kid"]
+            );
             Ok(())
         }
         Err(e) if ignore_expiry => {
-            eprintln!("signature OK (kid {}), but {e} (ignored: --ignore-expiry)", header["kid"]);
+            eprintln!(
+                "signature OK (kid {}), but {e} (ignored: --ignore-expiry)",
+                header["kid"]
+            );
             Ok(())
         }
         Err(e) => Err(format!("certificate refused: {e}")),
@@ -51,7 +58,8 @@ fn certificate(text: &str) -> Result<String, String> {
     if !text.starts_with('{') {
         return Ok(text.to_owned());
     }
-    let doc: Value = serde_json::from_str(text).map_err(|e| format!("the certificate is not JSON: {e}"))?;
+    let doc: Value =
+        serde_json::from_str(text).map_err(|e| format!("the certificate is not JSON: {e}"))?;
     doc["cert"]
         .as_str()
         .map(str::to_owned)
@@ -60,7 +68,9 @@ fn certificate(text: &str) -> Result<String, String> {
 
 /// Seconds left before `exp` (epoch milliseconds, as BrowserID certificates carry it).
 fn check_expiry(claims: &Value, now_ms: i64) -> Result<i64, String> {
-    let exp = claims["exp"].as_i64().ok_or("the certificate has no numeric exp claim")?;
+    let exp = claims["exp"]
+        .as_i64()
+        .ok_or("the certificate has no numeric exp claim")?;
     if exp <= now_ms {
         return Err(format!("it expired {} s ago", (now_ms - exp) / 1000));
     }
@@ -74,7 +84,10 @@ mod tests {
     #[test]
     fn accepts_a_browserid_document_as_keys() {
         let jwk = json!({"kty": "EC", "kid": "k"});
-        assert_eq!(key_set(json!({"public-key": jwk})).unwrap(), json!({"keys": [jwk]}));
+        assert_eq!(
+            key_set(json!({"public-key": jwk})).unwrap(),
+            json!({"keys": [jwk]})
+        );
         assert!(key_set(json!({"nope": 1})).is_err());
     }
 
@@ -88,7 +101,11 @@ mod tests {
     #[test]
     fn expiry_is_in_milliseconds() {
         assert_eq!(check_expiry(&json!({"exp": 61_000}), 1_000), Ok(60));
-        assert!(check_expiry(&json!({"exp": 1_000}), 1_000).unwrap_err().contains("expired"));
+        assert!(
+            check_expiry(&json!({"exp": 1_000}), 1_000)
+                .unwrap_err()
+                .contains("expired")
+        );
         assert!(check_expiry(&json!({}), 0).is_err());
     }
 }

@@ -12,7 +12,8 @@ pub fn read_text(source: &str, what: &str) -> Result<String, String> {
             .map_err(|e| format!("cannot read the {what} from standard input: {e}"))?;
         return Ok(text);
     }
-    std::fs::read_to_string(source).map_err(|e| format!("cannot read the {what} from {source}: {e}"))
+    std::fs::read_to_string(source)
+        .map_err(|e| format!("cannot read the {what} from {source}: {e}"))
 }
 
 /// The JSON at `source`: an https:// (or loopback http://) URL, a path, or `-`.
@@ -78,10 +79,18 @@ mod tests {
 
     #[test]
     fn only_loopback_hosts_may_use_plain_http() {
-        for ok in ["http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]:9/x"] {
+        for ok in [
+            "http://127.0.0.1:8080/x",
+            "http://localhost/x",
+            "http://[::1]:9/x",
+        ] {
             assert!(is_loopback(&reqwest::Url::parse(ok).unwrap()), "{ok}");
         }
-        for bad in ["http://10.0.0.1/x", "http://example.com/x", "http://127.0.0.1.nip.io/x"] {
+        for bad in [
+            "http://10.0.0.1/x",
+            "http://example.com/x",
+            "http://127.0.0.1.nip.io/x",
+        ] {
             assert!(!is_loopback(&reqwest::Url::parse(bad).unwrap()), "{bad}");
         }
         let err = fetch("http://example.com/jwks.json", "JWKS").unwrap_err();

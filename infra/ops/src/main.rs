@@ -80,7 +80,9 @@ enum SecretCommand {
 #[derive(Subcommand, Debug)]
 enum StageCommand {
     /// Loads and validates a stage table and prints a summary; fails with the reason otherwise.
-    #[command(after_help = "Examples:\n  mobileid stage check dev\n  mobileid stage check ./my-stage.toml")]
+    #[command(
+        after_help = "Examples:\n  mobileid stage check dev\n  mobileid stage check ./my-stage.toml"
+    )]
     Check {
         /// A shipped stage's name (dev, load-stage, production, real-stage) or a .toml file.
         #[arg(value_name = "NAME|FILE")]
@@ -116,9 +118,11 @@ fn main() -> ExitCode {
         Command::Secret(SecretCommand::Generate { stage }) => secret::generate(&stage),
         Command::Jwks { secret } => secret::jwks(&secret),
         Command::Stage(StageCommand::Check { stage }) => stage::check(&stage),
-        Command::Cert(CertCommand::Verify { jwks, cert, ignore_expiry }) => {
-            cert::verify(&jwks, &cert, ignore_expiry)
-        }
+        Command::Cert(CertCommand::Verify {
+            jwks,
+            cert,
+            ignore_expiry,
+        }) => cert::verify(&jwks, &cert, ignore_expiry),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

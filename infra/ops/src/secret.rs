@@ -20,7 +20,11 @@ pub fn generate(stage: &str) -> Result<(), String> {
         secrets.nexmo.signature_secret = hex::encode(random_array::<32>(&OsRandomness));
         secrets.nexmo.signature_method = "sha256".into();
     }
-    let kid = secrets.signer().map_err(|e| e.to_string())?.kid().to_owned();
+    let kid = secrets
+        .signer()
+        .map_err(|e| e.to_string())?
+        .kid()
+        .to_owned();
     println!("{}", secrets.to_json_pretty());
     eprintln!("{}", next_steps(stage, &kid, uses_nexmo));
     Ok(())
@@ -61,7 +65,10 @@ pub fn jwks(source: &str) -> Result<(), String> {
     let secrets = ServiceSecrets::from_json(&text).map_err(|e| e.to_string())?;
     let signer = secrets.signer().map_err(|e| e.to_string())?;
     let jwks = json!({"keys": [signer.public_jwk()]});
-    println!("{}", serde_json::to_string_pretty(&jwks).expect("JSON values serialise"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&jwks).expect("JSON values serialise")
+    );
     Ok(())
 }
 
@@ -72,8 +79,14 @@ mod tests {
     #[test]
     fn next_steps_mention_nexmo_only_where_it_is_used() {
         let dev = next_steps("dev", "KID", true);
-        assert!(dev.contains("nexmo.signatureSecret") && dev.contains("mobileid-dev"), "{dev}");
+        assert!(
+            dev.contains("nexmo.signatureSecret") && dev.contains("mobileid-dev"),
+            "{dev}"
+        );
         let load = next_steps("load-stage", "KID", false);
-        assert!(load.contains("random one") && !load.contains("nexmo.signatureSecret"), "{load}");
+        assert!(
+            load.contains("random one") && !load.contains("nexmo.signatureSecret"),
+            "{load}"
+        );
     }
 }

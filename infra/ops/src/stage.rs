@@ -21,14 +21,23 @@ fn load(arg: &str) -> Result<StageTable, String> {
     }
     if !is_file {
         let known: Vec<_> = StageTable::known_stages().collect();
-        return Err(format!("{arg} is neither a stage ({}) nor a file", known.join(", ")));
+        return Err(format!(
+            "{arg} is neither a stage ({}) nor a file",
+            known.join(", ")
+        ));
     }
     let text = std::fs::read_to_string(arg).map_err(|e| format!("cannot read {arg}: {e}"))?;
     let table = StageTable::parse(&text).map_err(|e| format!("{arg}: {e}"))?;
     // A shipped file must describe its own stage (the functions refuse it otherwise).
-    let stem = Path::new(arg).file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let stem = Path::new(arg)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("");
     if StageTable::known_stages().any(|s| s == stem) && table.stage != stem {
-        return Err(format!("{arg}: the file of stage {stem} says stage = {:?}", table.stage));
+        return Err(format!(
+            "{arg}: the file of stage {stem} says stage = {:?}",
+            table.stage
+        ));
     }
     Ok(table)
 }
@@ -37,8 +46,17 @@ fn summary(t: &StageTable) -> String {
     let mut out = String::new();
     let w = &mut out;
     let _ = writeln!(w, "stage {}: OK", t.stage);
-    let _ = writeln!(w, "SMS providers (in failover order): {}", t.sms_providers.join(", "));
-    let mo = t.senders.mo_default.as_deref().filter(|s| !s.is_empty()).unwrap_or("(SMS-MO flow off)");
+    let _ = writeln!(
+        w,
+        "SMS providers (in failover order): {}",
+        t.sms_providers.join(", ")
+    );
+    let mo = t
+        .senders
+        .mo_default
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("(SMS-MO flow off)");
     let _ = writeln!(
         w,
         "senders: MT default {}, {} MT overrides; MO default {mo}, {} MO overrides",
@@ -58,7 +76,11 @@ fn summary(t: &StageTable) -> String {
             t.daily_cap(c)
         );
     }
-    let _ = writeln!(w, "test numbers (fixed codes, never sent): {}", t.test_numbers.len());
+    let _ = writeln!(
+        w,
+        "test numbers (fixed codes, never sent): {}",
+        t.test_numbers.len()
+    );
     let _ = writeln!(w, "limits:");
     for line in limit_lines(t) {
         let _ = writeln!(w, "  {line}");
@@ -85,7 +107,10 @@ mod tests {
         let dev = StageTable::load("dev").unwrap();
         let text = summary(&dev);
         assert!(text.starts_with("stage dev: OK\n"), "{text}");
-        assert!(text.contains("Spain") && text.contains("MCCs 214"), "{text}");
+        assert!(
+            text.contains("Spain") && text.contains("MCCs 214"),
+            "{text}"
+        );
         assert!(text.contains("code_ttl_secs = 600"), "{text}");
         assert!(text.contains("sms_per_country_per_day = "), "{text}");
     }
@@ -93,6 +118,9 @@ mod tests {
     #[test]
     fn unknown_names_are_explained() {
         let err = load("no-such-stage").unwrap_err();
-        assert!(err.contains("neither a stage") && err.contains("production"), "{err}");
+        assert!(
+            err.contains("neither a stage") && err.contains("production"),
+            "{err}"
+        );
     }
 }

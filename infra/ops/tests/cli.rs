@@ -21,7 +21,12 @@ fn mobileid_with_stdin(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the mobileid binary runs");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -69,20 +74,36 @@ fn generate_then_jwks_then_a_signed_certificate_verifies() {
     let generated = mobileid(&["secret", "generate", "--stage", "dev"]);
     assert!(generated.status.success(), "{}", text(&generated.stderr));
     let secret_json = text(&generated.stdout);
-    let secrets = ServiceSecrets::from_json(&secret_json).expect("stdout is exactly the secret JSON");
-    assert!(secrets.nexmo.api_key.is_empty(), "Nexmo values are left for the operator");
-    assert!(secrets.nexmo.signature_secret.is_empty(), "dev's webhook secret is Nexmo's, not ours");
+    let secrets =
+        ServiceSecrets::from_json(&secret_json).expect("stdout is exactly the secret JSON");
+    assert!(
+        secrets.nexmo.api_key.is_empty(),
+        "Nexmo values are left for the operator"
+    );
+    assert!(
+        secrets.nexmo.signature_secret.is_empty(),
+        "dev's webhook secret is Nexmo's, not ours"
+    );
     let signer = secrets.signer().unwrap();
     let guidance = text(&generated.stderr);
-    assert!(guidance.contains(signer.kid()), "stderr names the kid: {guidance}");
-    assert!(guidance.contains("put-secret-value"), "stderr says what to do next: {guidance}");
+    assert!(
+        guidance.contains(signer.kid()),
+        "stderr names the kid: {guidance}"
+    );
+    assert!(
+        guidance.contains("put-secret-value"),
+        "stderr says what to do next: {guidance}"
+    );
 
     // The secret from standard input; the JWKS holds the generated key's public half.
     let jwks_out = mobileid_with_stdin(&["jwks", "--secret", "-"], &secret_json);
     assert!(jwks_out.status.success(), "{}", text(&jwks_out.stderr));
     let jwks: Value = serde_json::from_slice(&jwks_out.stdout).unwrap();
     assert_eq!(jwks["keys"][0]["kid"], signer.kid());
-    assert!(jwks["keys"][0].get("d").is_none(), "no private part in a JWKS");
+    assert!(
+        jwks["keys"][0].get("d").is_none(),
+        "no private part in a JWKS"
+    );
     let jwks_file = dir.write("jwks.json", &jwks.to_string());
 
     let cert = signer.sign(&claims(now_ms() + 3_600_000));
@@ -106,7 +127,10 @@ fn a_stage_without_nexmo_gets_a_random_webhook_secret() {
     let secrets = ServiceSecrets::from_json(&text(&out.stdout)).unwrap();
     assert_eq!(secrets.nexmo.signature_method, "sha256");
     assert_eq!(secrets.nexmo.signature_secret.len(), 64);
-    let again = ServiceSecrets::from_json(&text(&mobileid(&["secret", "generate", "--stage", "load-stage"]).stdout)).unwrap();
+    let again = ServiceSecrets::from_json(&text(
+        &mobileid(&["secret", "generate", "--stage", "load-stage"]).stdout,
+    ))
+    .unwrap();
     assert_ne!(again.nexmo.signature_secret, secrets.nexmo.signature_secret);
     assert_ne!(again.signing_key, secrets.signing_key);
 }
@@ -116,7 +140,10 @@ fn tampered_foreign_and_expired_certificates_fail() {
     let dir = Scratch::new("refused");
     let secrets = ServiceSecrets::generate(&mobileid::random::OsRandomness);
     let signer = secrets.signer().unwrap();
-    let jwks_file = dir.write("jwks.json", &json!({"keys": [signer.public_jwk()]}).to_string());
+    let jwks_file = dir.write(
+        "jwks.json",
+        &json!({"keys": [signer.public_jwk()]}).to_string(),
+    );
     let cert = signer.sign(&claims(now_ms() + 3_600_000));
 
     // Another number in the claims, same signature.
@@ -125,13 +152,31 @@ fn tampered_foreign_and_expired_certificates_fail() {
     forged_claims["verifiedMSISDN"] = json!("+12025550143");
     let forged_payload = URL_SAFE_NO_PAD.encode(forged_claims.to_string());
     let tampered = format!("{}.{forged_payload}.{}", parts[0], parts[2]);
-    let out = mobileid(&["cert", "verify", "--jwks", &jwks_file, &dir.write("t.jwt", &tampered)]);
+    let out = mobileid(&[
+        "cert",
+        "verify",
+        "--jwks",
+        &jwks_file,
+        &dir.write("t.jwt", &tampered),
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("signature does not verify"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("signature does not verify"),
+        "{}",
+        text(&out.stderr)
+    );
 
-    let stranger = ServiceSecrets::generate(&mobileid::random::OsRandomness).signer().unwrap();
+    let stranger = ServiceSecrets::generate(&mobileid::random::OsRandomness)
+        .signer()
+        .unwrap();
     let foreign = stranger.sign(&claims(now_ms() + 3_600_000));
-    let out = mobileid(&["cert", "verify", "--jwks", &jwks_file, &dir.write("f.jwt", &foreign)]);
+    let out = mobileid(&[
+        "cert",
+        "verify",
+        "--jwks",
+        &jwks_file,
+        &dir.write("f.jwt", &foreign),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("kid"), "{}", text(&out.stderr));
 
@@ -139,21 +184,45 @@ fn tampered_foreign_and_expired_certificates_fail() {
     let expired_file = dir.write("e.jwt", &expired);
     let out = mobileid(&["cert", "verify", "--jwks", &jwks_file, &expired_file]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("expired"), "{}", text(&out.stderr));
-    let out = mobileid(&["cert", "verify", "--ignore-expiry", "--jwks", &jwks_file, &expired_file]);
+    assert!(
+        text(&out.stderr).contains("expired"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = mobileid(&[
+        "cert",
+        "verify",
+        "--ignore-expiry",
+        "--jwks",
+        &jwks_file,
+        &expired_file,
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
-    let out = mobileid(&["cert", "verify", "--jwks", &jwks_file, &dir.write("g.jwt", "garbage")]);
+    let out = mobileid(&[
+        "cert",
+        "verify",
+        "--jwks",
+        &jwks_file,
+        &dir.write("g.jwt", "garbage"),
+    ]);
     assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]
 fn the_jwks_can_come_from_a_loopback_url() {
-    let signer = ServiceSecrets::generate(&mobileid::random::OsRandomness).signer().unwrap();
+    let signer = ServiceSecrets::generate(&mobileid::random::OsRandomness)
+        .signer()
+        .unwrap();
     let jwks = json!({"keys": [signer.public_jwk()]});
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-    let url = format!("http://{}/.well-known/jwks.json", listener.local_addr().unwrap());
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!(
+        "http://{}/.well-known/jwks.json",
+        listener.local_addr().unwrap()
+    );
     let app = axum::Router::new().route(
         "/.well-known/jwks.json",
         axum::routing::get(move || async move { axum::Json(jwks) }),
@@ -164,9 +233,22 @@ fn the_jwks_can_come_from_a_loopback_url() {
     let out = mobileid_with_stdin(&["cert", "verify", "--jwks", &url, "-"], &cert);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
-    let remote = mobileid_with_stdin(&["cert", "verify", "--jwks", "http://192.0.2.1/jwks.json", "-"], &cert);
+    let remote = mobileid_with_stdin(
+        &[
+            "cert",
+            "verify",
+            "--jwks",
+            "http://192.0.2.1/jwks.json",
+            "-",
+        ],
+        &cert,
+    );
     assert_eq!(remote.status.code(), Some(1));
-    assert!(text(&remote.stderr).contains("plain http"), "{}", text(&remote.stderr));
+    assert!(
+        text(&remote.stderr).contains("plain http"),
+        "{}",
+        text(&remote.stderr)
+    );
 }
 
 #[test]
@@ -174,48 +256,90 @@ fn every_shipped_stage_checks_by_name_and_by_file() {
     let stages_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stages");
     for stage in StageTable::known_stages() {
         let by_name = mobileid(&["stage", "check", stage]);
-        assert!(by_name.status.success(), "{stage}: {}", text(&by_name.stderr));
+        assert!(
+            by_name.status.success(),
+            "{stage}: {}",
+            text(&by_name.stderr)
+        );
         let summary = text(&by_name.stdout);
-        assert!(summary.starts_with(&format!("stage {stage}: OK")), "{summary}");
-        assert!(summary.contains("USA") && summary.contains("310"), "{summary}");
+        assert!(
+            summary.starts_with(&format!("stage {stage}: OK")),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("USA") && summary.contains("310"),
+            "{summary}"
+        );
 
         let file = stages_dir.join(format!("{stage}.toml"));
         let by_file = mobileid(&["stage", "check", file.to_str().unwrap()]);
-        assert!(by_file.status.success(), "{stage}: {}", text(&by_file.stderr));
+        assert!(
+            by_file.status.success(),
+            "{stage}: {}",
+            text(&by_file.stderr)
+        );
     }
 }
 
 #[test]
 fn a_broken_stage_file_is_refused_with_the_reason() {
     let dir = Scratch::new("stage");
-    let dev = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../stages/dev.toml")).unwrap();
+    let dev =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../stages/dev.toml"))
+            .unwrap();
 
-    let bad_mcc = dir.write("bad-mcc.toml", &dev.replace("mccs = [\"214\"]", "mccs = [\"21A\"]"));
+    let bad_mcc = dir.write(
+        "bad-mcc.toml",
+        &dev.replace("mccs = [\"214\"]", "mccs = [\"21A\"]"),
+    );
     let out = mobileid(&["stage", "check", &bad_mcc]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("MCC \"21A\""), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("MCC \"21A\""),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(out.stdout.is_empty());
 
     // A shipped stage's file must name its own stage.
     let renamed = dir.write("production.toml", &dev);
     let out = mobileid(&["stage", "check", &renamed]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("says stage = \"dev\""), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("says stage = \"dev\""),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = mobileid(&["stage", "check", "staging"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("neither a stage"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("neither a stage"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn unknown_stages_get_no_secret_and_help_has_examples() {
     let out = mobileid(&["secret", "generate", "--stage", "staging"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(out.stdout.is_empty(), "nothing that looks like a secret is printed");
-    assert!(text(&out.stderr).contains("unknown stage"), "{}", text(&out.stderr));
+    assert!(
+        out.stdout.is_empty(),
+        "nothing that looks like a secret is printed"
+    );
+    assert!(
+        text(&out.stderr).contains("unknown stage"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let help = mobileid(&["--help"]);
     assert!(help.status.success());
     assert!(text(&help.stdout).contains("mobileid secret generate --stage dev"));
-    assert_eq!(mobileid(&["cert"]).status.code(), Some(2), "usage errors exit 2");
+    assert_eq!(
+        mobileid(&["cert"]).status.code(),
+        Some(2),
+        "usage errors exit 2"
+    );
 }

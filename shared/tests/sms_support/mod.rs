@@ -14,7 +14,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{Method, StatusCode, header};
-use mobileid::api::{AppState, local_router};
+use mobileid::api::AppState;
 use mobileid::clock::ManualClock;
 use mobileid::config::{ConfigError, ServiceSecrets, Settings};
 use mobileid::crypto::KeyedIds;
@@ -245,25 +245,10 @@ pub async fn app_with_secrets(
     secrets: &ServiceSecrets,
     sms: Option<Arc<dyn SmsSender>>,
 ) -> TestApp {
-    let settings = settings(&[]);
-    let clock = ManualClock::starting_now();
-    let outbox = Arc::new(Outbox::new(Arc::new(clock.clone())));
-    let overrides = Overrides {
-        clock: Arc::new(clock.clone()),
-        rng: Arc::new(OsRandomness),
-        store: Some(Arc::new(MemoryStore::new())),
-        sms: Some(sms.unwrap_or_else(|| outbox.clone())),
-        inbound_verifier: None,
-    };
-    let mut state = build_services(settings, secrets, Host::Local, overrides)
-        .await
-        .expect("services build");
-    Arc::get_mut(&mut state).expect("fresh state").outbox = Some(outbox.clone());
-    TestApp {
-        router: local_router(state.clone()),
-        state,
-        clock,
-        outbox,
+    let builder = TestApp::builder().secrets(secrets.clone());
+    match sms {
+        Some(sms) => builder.sms(sms).build().await,
+        None => builder.build().await,
     }
 }
 

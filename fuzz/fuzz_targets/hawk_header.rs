@@ -10,9 +10,14 @@ use mobileid::crypto::AuthKey;
 use mobileid::crypto::hawk_auth::{HawkHeader, SignedRequest, client_authorization, payload_hash};
 use mobileid::domain::HawkId;
 
+/// The attribute names of a Hawk header (and one it does not know).
+const ATTRIBUTES: [&str; 9] = ["id", "ts", "nonce", "mac", "hash", "ext", "app", "dlg", "bewit"];
+
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {
     authorization: &'a str,
+    /// A header made of attributes with arbitrary values: the parser's paths past the syntax.
+    attributes: Vec<(u8, &'a str)>,
     method: &'a str,
     host: &'a str,
     port: u16,
@@ -28,12 +33,19 @@ struct Input<'a> {
 fuzz_target!(|input: Input<'_>| {
     let key = AuthKey::from_bytes([7; 32]);
     let request = SignedRequest { method: input.method, host: input.host, port: input.port, path: input.path };
-    if let Ok(header) = HawkHeader::parse(Some(input.authorization)) {
-        let _ = header.hawk_id();
-        let _ = header.verify(&key, &request, Some((input.content_type, input.body)), false);
-        let _ = header.verify(&key, &request, None, true);
-        let _ = header.check_timestamp(&key, input.now, i64::from(input.skew));
-        let _ = header.server_authorization(&key, &request);
+    let made: Vec<String> = input
+        .attributes
+        .iter()
+        .map(|(i, v)| format!("{}=\"{v}\"", ATTRIBUTES[usize::from(*i) % ATTRIBUTES.len()]))
+        .collect();
+    for authorization in [input.authorization.to_owned(), format!("Hawk {}", made.join(", "))] {
+        if let Ok(header) = HawkHeader::parse(Some(&authorization)) {
+            let _ = header.hawk_id();
+            let _ = header.verify(&key, &request, Some((input.content_type, input.body)), false);
+            let _ = header.verify(&key, &request, None, true);
+            let _ = header.check_timestamp(&key, input.now, i64::from(input.skew));
+            let _ = header.server_authorization(&key, &request);
+        }
     }
     let _ = payload_hash(input.content_type, input.body);
 

@@ -70,18 +70,20 @@ declare -a SUMMARY=()
 failed=()
 for target in "${TARGETS[@]}"; do
     corpus="fuzz/corpus/$target"   # grows between runs (gitignored)
-    seeds="fuzz/seeds/$target"     # committed starting inputs, read only
+    seeds="fuzz/seeds/$target"     # committed starting inputs, read only (fuzz/dicts: tokens)
     mkdir -p "$corpus" "fuzz/artifacts/$target"
     inputs=("$corpus")
     if [[ -d $seeds ]]; then inputs+=("$seeds"); fi
+    options=(-max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
+    # A dictionary of the format's tokens gets the fuzzer past the syntax sooner.
+    if [[ -f fuzz/dicts/$target.dict ]]; then options+=(-dict="fuzz/dicts/$target.dict"); fi
     log="$LOGS/fuzz-$target.log"
     say "fuzzing $target for ${FUZZ_SECONDS}s"
     t=$(now_ms)
     rc=0
     # libFuzzer stops itself at -max_total_time; the outer timeout only guards against a hang.
     run_child timeout --signal=KILL $((FUZZ_SECONDS + 120)) \
-        "$CARGO_FUZZ" run --fuzz-dir fuzz "${FUZZ_FLAGS[@]}" "$target" "${inputs[@]}" -- \
-        -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        "$CARGO_FUZZ" run --fuzz-dir fuzz "${FUZZ_FLAGS[@]}" "$target" "${inputs[@]}" -- "${options[@]}" \
         >"$log" 2>&1 || rc=$?
     secs=$(fmt_ms $(($(now_ms) - t)))
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || true)

@@ -16,9 +16,16 @@ use serde_json::{Value, json};
 
 /// French mobile numbers (06 and 07 ranges), with or without separators between digits.
 fn french_mobile() -> impl Strategy<Value = (String, String)> {
-    ("[67][0-9]{8}", proptest::collection::vec(prop_oneof![Just(""), Just(" "), Just("-"), Just(".")], 9))
+    (
+        "[67][0-9]{8}",
+        proptest::collection::vec(prop_oneof![Just(""), Just(" "), Just("-"), Just(".")], 9),
+    )
         .prop_map(|(digits, seps)| {
-            let spaced: String = digits.chars().zip(seps).map(|(d, s)| format!("{s}{d}")).collect();
+            let spaced: String = digits
+                .chars()
+                .zip(seps)
+                .map(|(d, s)| format!("{s}{d}"))
+                .collect();
             (format!("+33{digits}"), format!("+33{spaced}"))
         })
 }
@@ -101,10 +108,23 @@ proptest! {
 /// made libphonenumber refuse numbers it accepts written other ways.
 #[test]
 fn separators_anywhere_are_ignored() {
-    for input in ["+336-400-0-00-0-0", "+336.40.00.00.00", "+33 6 40 00 00 00", "+33-6-40-00-00-00", "+33 (0)6 40 00 00 00"] {
-        assert_eq!(Msisdn::parse(input).map(|m| m.e164().to_owned()), Ok("+33640000000".into()), "{input}");
+    for input in [
+        "+336-400-0-00-0-0",
+        "+336.40.00.00.00",
+        "+33 6 40 00 00 00",
+        "+33-6-40-00-00-00",
+        "+33 (0)6 40 00 00 00",
+    ] {
+        assert_eq!(
+            Msisdn::parse(input).map(|m| m.e164().to_owned()),
+            Ok("+33640000000".into()),
+            "{input}"
+        );
     }
-    assert_eq!(Msisdn::parse("+14-155-552-671").map(|m| m.e164().to_owned()), Ok("+14155552671".into()));
+    assert_eq!(
+        Msisdn::parse("+14-155-552-671").map(|m| m.e164().to_owned()),
+        Ok("+14155552671".into())
+    );
 }
 
 // ---- sealing at rest ---------------------------------------------------------------------------
@@ -136,7 +156,8 @@ proptest! {
 
 // ---- certificates ------------------------------------------------------------------------------
 
-static SIGNER: LazyLock<CertificateSigner> = LazyLock::new(|| CertificateSigner::generate(&OsRandomness));
+static SIGNER: LazyLock<CertificateSigner> =
+    LazyLock::new(|| CertificateSigner::generate(&OsRandomness));
 
 fn claims() -> impl Strategy<Value = Value> {
     ("\\PC{0,40}", any::<i64>(), any::<bool>()).prop_map(|(text, n, b)| {
@@ -202,7 +223,10 @@ const ALPHA_Z: f64 = 4.753; // the standard normal's 1 − 10⁻⁶ quantile
 fn chi_square(counts: &[u64]) -> f64 {
     let total: u64 = counts.iter().sum();
     let expected = total as f64 / counts.len() as f64;
-    counts.iter().map(|&c| (c as f64 - expected).powi(2) / expected).sum()
+    counts
+        .iter()
+        .map(|&c| (c as f64 - expected).powi(2) / expected)
+        .sum()
 }
 
 /// The chi-square critical value for `df` degrees of freedom (Wilson–Hilferty approximation).
@@ -228,25 +252,54 @@ fn statistics(mut draw: impl FnMut() -> String) -> [(f64, f64); 2] {
         }
     }
     let per_position: f64 = (0..6).map(|p| chi_square(&all[p * 10..p * 10 + 10])).sum();
-    [(chi_square(&first), critical(9.0)), (per_position, critical(54.0))]
+    [
+        (chi_square(&first), critical(9.0)),
+        (per_position, critical(54.0)),
+    ]
 }
 
 #[test]
 fn short_codes_are_uniform() {
     let rng = Seeded::new(0x5eed_c0de);
     let [first, all] = statistics(|| VerificationCode::generate_short(&rng).as_str().to_owned());
-    eprintln!("ours: first digit χ² = {:.1} (critical {:.1}), all digits χ² = {:.1} (critical {:.1})", first.0, first.1, all.0, all.1);
-    assert!(first.0 < first.1, "first digit: χ² = {:.1} ≥ {:.1}", first.0, first.1);
-    assert!(all.0 < all.1, "all digits: χ² = {:.1} ≥ {:.1}", all.0, all.1);
+    eprintln!(
+        "ours: first digit χ² = {:.1} (critical {:.1}), all digits χ² = {:.1} (critical {:.1})",
+        first.0, first.1, all.0, all.1
+    );
+    assert!(
+        first.0 < first.1,
+        "first digit: χ² = {:.1} ≥ {:.1}",
+        first.0,
+        first.1
+    );
+    assert!(
+        all.0 < all.1,
+        "all digits: χ² = {:.1} ≥ {:.1}",
+        all.0,
+        all.1
+    );
 }
 
 #[test]
 fn the_uniformity_test_rejects_the_original_generator() {
     let rng = Seeded::new(0x5eed_c0de);
     let [first, all] = statistics(|| original_short_code(&rng));
-    eprintln!("original: first digit χ² = {:.1} (critical {:.1}), all digits χ² = {:.1} (critical {:.1})", first.0, first.1, all.0, all.1);
-    assert!(first.0 > first.1, "first digit: χ² = {:.1} < {:.1}", first.0, first.1);
-    assert!(all.0 > all.1, "all digits: χ² = {:.1} < {:.1}", all.0, all.1);
+    eprintln!(
+        "original: first digit χ² = {:.1} (critical {:.1}), all digits χ² = {:.1} (critical {:.1})",
+        first.0, first.1, all.0, all.1
+    );
+    assert!(
+        first.0 > first.1,
+        "first digit: χ² = {:.1} < {:.1}",
+        first.0,
+        first.1
+    );
+    assert!(
+        all.0 > all.1,
+        "all digits: χ² = {:.1} < {:.1}",
+        all.0,
+        all.1
+    );
 }
 
 #[test]
@@ -267,6 +320,9 @@ fn chi_square_critical_values_match_the_tables() {
     // 3% and errs high (a slightly stricter test of the biased generator, never a looser one).
     for (df, exact) in [(9.0, 44.81), (54.0, 118.45)] {
         let approx = critical(df);
-        assert!(approx >= exact && (approx - exact) / exact < 0.03, "df {df}: {approx}");
+        assert!(
+            approx >= exact && (approx - exact) / exact < 0.03,
+            "df {df}: {approx}"
+        );
     }
 }

@@ -44,7 +44,7 @@ impl Msisdn {
         // The separators carry nothing in an international number, and libphonenumber misreads
         // some placements (`+336-40-00-00-00` was refused while `+33 6 40 00 00 00` was not).
         let compact: String = trimmed.chars().filter(char::is_ascii_digit).collect();
-        let number = phonenumber::parse(None, &format!("+{compact}")).map_err(|_| MsisdnError::Invalid)?;
+        let number = phonenumber::parse(None, format!("+{compact}")).map_err(|_| MsisdnError::Invalid)?;
         if !number.is_valid() {
             return Err(MsisdnError::Invalid);
         }

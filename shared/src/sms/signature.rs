@@ -168,10 +168,11 @@ impl InboundVerifier for NexmoSignature {
             .trim()
             .parse()
             .map_err(|_| "the timestamp is not a number")?;
-        if (now - timestamp).abs() > self.window_secs {
+        // abs_diff: a timestamp near i64::MIN made `now - timestamp` overflow (found by fuzzing).
+        let away = now.abs_diff(timestamp);
+        if away > self.window_secs.unsigned_abs() {
             return Err(format!(
-                "the timestamp is {} s away from now (window {} s)",
-                now - timestamp,
+                "the timestamp is {away} s away from now (window {} s)",
                 self.window_secs
             ));
         }
@@ -187,6 +188,18 @@ mod tests {
     fn base_string_sorts_skips_sig_and_escapes_values() {
         let pairs = [("b", "x&y=z"), ("sig", "ignored"), ("a", "1")];
         assert_eq!(base_string(pairs.into_iter()), "&a=1&b=x_y_z");
+    }
+
+    #[test]
+    fn timestamps_at_the_ends_of_the_range_are_refused_not_a_panic() {
+        let signer = NexmoSigner::new("s3cret", "sha256").unwrap();
+        let verifier = NexmoSignature::new(signer.clone(), 300);
+        for (ts, now) in [(i64::MIN.to_string(), 3_749_437), (i64::MAX.to_string(), -5)] {
+            let mut params = BTreeMap::from([("msisdn".to_owned(), "1".to_owned()), ("timestamp".to_owned(), ts)]);
+            let pairs: Vec<(String, String)> = params.clone().into_iter().collect();
+            params.insert("sig".into(), signer.sign(&pairs));
+            assert!(verifier.verify(&params, now).unwrap_err().contains("away from now"));
+        }
     }
 
     #[test]

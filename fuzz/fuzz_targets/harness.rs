@@ -4,8 +4,8 @@
 // Each target includes this file and uses only part of it.
 #![allow(dead_code)]
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use axum::body::Body;
 use http::{Method, Request, header};
@@ -16,20 +16,29 @@ use tokio::runtime::Runtime;
 pub struct Harness {
     rt: Runtime,
     pub app: TestApp,
-    pub device: Device,
+    /// The device signed requests come from (replaced when a fuzzed request unregisters it).
+    device: Mutex<Device>,
     nonce: AtomicU64,
 }
 
 pub fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let (app, device) = rt.block_on(async {
             let app = TestApp::new().await;
             let device = app.register().await;
             (app, device)
         });
-        Harness { rt, app, device, nonce: AtomicU64::new(0) }
+        Harness {
+            rt,
+            app,
+            device: Mutex::new(device),
+            nonce: AtomicU64::new(0),
+        }
     })
 }
 
@@ -38,7 +47,9 @@ pub fn harness() -> &'static Harness {
 pub enum Auth<'a> {
     None,
     /// Hawk-signed by the registered device (with or without the payload hash).
-    Signed { with_hash: bool },
+    Signed {
+        with_hash: bool,
+    },
     /// This exact Authorization value.
     Raw(&'a str),
 }
@@ -46,6 +57,13 @@ pub enum Auth<'a> {
 impl Harness {
     pub fn call(&self, request: Request<Body>) -> TestResponse {
         self.rt.block_on(self.app.call(request))
+    }
+
+    /// A new session for the signed requests, so that one unregister does not leave every
+    /// later signed request at 401.
+    pub fn renew_device(&self) {
+        let device = self.rt.block_on(self.app.register());
+        *self.device.lock().unwrap() = device;
     }
 
     /// A request with the test Host, the given headers and body, authenticated as asked.
@@ -59,7 +77,10 @@ impl Harness {
         body: Vec<u8>,
         auth: Auth<'_>,
     ) -> Option<Request<Body>> {
-        let mut builder = Request::builder().method(method.clone()).uri(path).header(header::HOST, HOST);
+        let mut builder = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header(header::HOST, HOST);
         if let Some(ct) = content_type {
             builder = builder.header(header::CONTENT_TYPE, ct);
         }
@@ -70,11 +91,24 @@ impl Harness {
             Auth::None => None,
             Auth::Raw(value) => Some(value.to_owned()),
             Auth::Signed { with_hash } => {
-                let signed = SignedRequest { method: method.as_str(), host: "127.0.0.1", port: 8080, path };
+                let signed = SignedRequest {
+                    method: method.as_str(),
+                    host: "127.0.0.1",
+                    port: 8080,
+                    path,
+                };
                 let nonce = format!("f{}", self.nonce.fetch_add(1, Ordering::Relaxed));
                 let payload = with_hash.then(|| (content_type.unwrap_or(""), body.as_slice()));
                 let ts = self.app.clock.now_secs_for_tests();
-                Some(client_authorization(&self.device.id, &self.device.key, &signed, ts, &nonce, payload))
+                let device = self.device.lock().unwrap();
+                Some(client_authorization(
+                    &device.id,
+                    &device.key,
+                    &signed,
+                    ts,
+                    &nonce,
+                    payload,
+                ))
             }
         };
         if let Some(a) = authorization {
@@ -88,16 +122,33 @@ impl Harness {
 /// The invariants of every answer.
 pub fn check(what: &str, res: &TestResponse) {
     let status = res.status.as_u16();
-    assert!(status < 500, "{what}: {status} {}", String::from_utf8_lossy(&res.body));
-    assert!(res.header("timestamp").is_some(), "{what}: no Timestamp header");
+    assert!(
+        status < 500,
+        "{what}: {status} {}",
+        String::from_utf8_lossy(&res.body)
+    );
+    assert!(
+        res.header("timestamp").is_some(),
+        "{what}: no Timestamp header"
+    );
     if status >= 400 {
-        assert_eq!(res.header("content-type"), Some("application/json"), "{what}: {status} is not JSON");
+        assert_eq!(
+            res.header("content-type"),
+            Some("application/json"),
+            "{what}: {status} is not JSON"
+        );
         let body = res.json();
         assert_eq!(body["code"], status, "{what}: code in {body}");
         assert!(body["errno"].is_u64(), "{what}: errno in {body}");
-        assert!(body["error"].is_string() && body["message"].is_string(), "{what}: {body}");
+        assert!(
+            body["error"].is_string() && body["message"].is_string(),
+            "{what}: {body}"
+        );
         if status == 429 {
-            assert!(res.header("retry-after").is_some() && body["retryAfter"].is_u64(), "{what}: {body}");
+            assert!(
+                res.header("retry-after").is_some() && body["retryAfter"].is_u64(),
+                "{what}: {body}"
+            );
         }
     }
 }

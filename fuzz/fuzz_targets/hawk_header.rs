@@ -11,7 +11,9 @@ use mobileid::crypto::hawk_auth::{HawkHeader, SignedRequest, client_authorizatio
 use mobileid::domain::HawkId;
 
 /// The attribute names of a Hawk header (and one it does not know).
-const ATTRIBUTES: [&str; 9] = ["id", "ts", "nonce", "mac", "hash", "ext", "app", "dlg", "bewit"];
+const ATTRIBUTES: [&str; 9] = [
+    "id", "ts", "nonce", "mac", "hash", "ext", "app", "dlg", "bewit",
+];
 
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {
@@ -32,16 +34,29 @@ struct Input<'a> {
 
 fuzz_target!(|input: Input<'_>| {
     let key = AuthKey::from_bytes([7; 32]);
-    let request = SignedRequest { method: input.method, host: input.host, port: input.port, path: input.path };
+    let request = SignedRequest {
+        method: input.method,
+        host: input.host,
+        port: input.port,
+        path: input.path,
+    };
     let made: Vec<String> = input
         .attributes
         .iter()
         .map(|(i, v)| format!("{}=\"{v}\"", ATTRIBUTES[usize::from(*i) % ATTRIBUTES.len()]))
         .collect();
-    for authorization in [input.authorization.to_owned(), format!("Hawk {}", made.join(", "))] {
+    for authorization in [
+        input.authorization.to_owned(),
+        format!("Hawk {}", made.join(", ")),
+    ] {
         if let Ok(header) = HawkHeader::parse(Some(&authorization)) {
             let _ = header.hawk_id();
-            let _ = header.verify(&key, &request, Some((input.content_type, input.body)), false);
+            let _ = header.verify(
+                &key,
+                &request,
+                Some((input.content_type, input.body)),
+                false,
+            );
             let _ = header.verify(&key, &request, None, true);
             let _ = header.check_timestamp(&key, input.now, i64::from(input.skew));
             let _ = header.server_authorization(&key, &request);
@@ -50,15 +65,29 @@ fuzz_target!(|input: Input<'_>| {
     let _ = payload_hash(input.content_type, input.body);
 
     // What a client makes, the server reads back and accepts (when the parts are header-safe).
-    let printable = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\');
+    let printable = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
+    };
     if printable(input.nonce) && input.ts >= 0 {
         let id = HawkId::from_bytes([9; 32]);
-        let made = client_authorization(&id, &key, &request, input.ts, input.nonce, Some((input.content_type, input.body)));
+        let made = client_authorization(
+            &id,
+            &key,
+            &request,
+            input.ts,
+            input.nonce,
+            Some((input.content_type, input.body)),
+        );
         let parsed = HawkHeader::parse(Some(&made)).expect("a header we made parses");
         assert_eq!(parsed.hawk_id(), Some(id));
         assert_eq!(parsed.ts, input.ts);
         assert_eq!(parsed.nonce, input.nonce);
-        assert_eq!(parsed.verify(&key, &request, Some((input.content_type, input.body)), true), Ok(()));
+        assert_eq!(
+            parsed.verify(&key, &request, Some((input.content_type, input.body)), true),
+            Ok(())
+        );
         assert_eq!(parsed.check_timestamp(&key, input.ts, 0), Ok(()));
     }
 });

@@ -47,32 +47,61 @@ fuzz_target!(|input: Input| {
         }
         let _ = verifier.verify(&params, input.now);
         // Signed with the right secret: accepted exactly when the timestamp is in the window.
-        let ts = input.timestamp.clone().unwrap_or_else(|| input.now.to_string());
+        let ts = input
+            .timestamp
+            .clone()
+            .unwrap_or_else(|| input.now.to_string());
         params.insert("timestamp".into(), ts.clone());
         let pairs: Vec<(String, String)> = params.clone().into_iter().collect();
         params.insert("sig".into(), signer.sign(&pairs));
-        let fresh = ts.trim().parse::<i64>().is_ok_and(|t| t.abs_diff(input.now) <= u64::from(input.window));
-        assert_eq!(verifier.verify(&params, input.now).is_ok(), fresh, "{params:?} at {}", input.now);
+        let fresh = ts
+            .trim()
+            .parse::<i64>()
+            .is_ok_and(|t| t.abs_diff(input.now) <= u64::from(input.window));
+        assert_eq!(
+            verifier.verify(&params, input.now).is_ok(),
+            fresh,
+            "{params:?} at {}",
+            input.now
+        );
         // Any other value of a signed parameter: refused.
-        if let Some((k, v)) = params.iter().find(|(k, _)| *k != "sig").map(|(k, v)| (k.clone(), v.clone())) {
+        if let Some((k, v)) = params
+            .iter()
+            .find(|(k, _)| *k != "sig")
+            .map(|(k, v)| (k.clone(), v.clone()))
+        {
             params.insert(k, format!("{v}x"));
             assert!(verifier.verify(&params, input.now).is_err());
         }
     }
 
     let h = harness();
-    let path = if input.legacy { "/sms/momt/?provider=nexmo" } else { "/v1/msisdn/sms/momt/nexmo" };
+    let path = if input.legacy {
+        "/sms/momt/?provider=nexmo"
+    } else {
+        "/v1/msisdn/sms/momt/nexmo"
+    };
     let encoded = serde_urlencoded::to_string(&input.params).unwrap_or_default();
     let request = if input.post {
         let (ct, body) = if input.content_type_form {
             ("application/x-www-form-urlencoded", encoded.into_bytes())
         } else {
-            ("application/json", serde_json::to_vec(&input.params).unwrap())
+            (
+                "application/json",
+                serde_json::to_vec(&input.params).unwrap(),
+            )
         };
         h.request(Method::POST, path, Some(ct), &[], body, Auth::None)
     } else {
         let sep = if path.contains('?') { '&' } else { '?' };
-        h.request(Method::GET, &format!("{path}{sep}{encoded}"), None, &[], Vec::new(), Auth::None)
+        h.request(
+            Method::GET,
+            &format!("{path}{sep}{encoded}"),
+            None,
+            &[],
+            Vec::new(),
+            Auth::None,
+        )
     };
     if let Some(request) = request {
         check(&format!("{path} {input:?}"), &h.call(request));

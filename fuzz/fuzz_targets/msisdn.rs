@@ -14,6 +14,10 @@ fuzz_target!(|input: &str| {
         assert_eq!(m.digits(), &e164[1..]);
         assert_eq!(m.region().len(), 2, "{}", m.region());
         assert!(e164.starts_with(m.prefix()));
-        assert_eq!(Msisdn::parse(e164).as_ref(), Ok(&m), "{e164} does not re-parse to itself");
+        assert_eq!(
+            Msisdn::parse(e164).as_ref(),
+            Ok(&m),
+            "{e164} does not re-parse to itself"
+        );
     }
 });

@@ -15,7 +15,14 @@ fuzz_target!(|data: &[u8]| {
         && let Ok(key) = ClientPublicKey::from_param(&value)
     {
         let claim = key.to_claim();
-        assert_eq!(ClientPublicKey::from_param(&claim).as_ref(), Ok(&key), "claim {claim}");
-        assert_eq!(ClientPublicKey::from_param(&Value::String(claim.to_string())), Ok(key));
+        assert_eq!(
+            ClientPublicKey::from_param(&claim).as_ref(),
+            Ok(&key),
+            "claim {claim}"
+        );
+        assert_eq!(
+            ClientPublicKey::from_param(&Value::String(claim.to_string())),
+            Ok(key)
+        );
     }
 });

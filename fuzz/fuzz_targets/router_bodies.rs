@@ -34,22 +34,58 @@ const ROUTES: [(&str, &str); 16] = [
 ];
 
 const FIELDS: [&str; 17] = [
-    "mcc", "mnc", "msisdn", "shortVerificationCode", "code", "publicKey", "duration", "roaming", "text",
-    "messageId", "network-code", "timestamp", "sig", "provider", "to", "type", "nonce",
+    "mcc",
+    "mnc",
+    "msisdn",
+    "shortVerificationCode",
+    "code",
+    "publicKey",
+    "duration",
+    "roaming",
+    "text",
+    "messageId",
+    "network-code",
+    "timestamp",
+    "sig",
+    "provider",
+    "to",
+    "type",
+    "nonce",
 ];
 
 /// Values that get past the first checks, so the fuzzer reaches the logic behind them.
 const PLAUSIBLE: [&str; 16] = [
-    "208", "310", "10", "260", "+33623456789", "+12025550142", "33623456789", "123456", "654321",
-    "0123456789abcdef0123456789abcdef", "60", "nexmo", "20801",
+    "208",
+    "310",
+    "10",
+    "260",
+    "+33623456789",
+    "+12025550142",
+    "33623456789",
+    "123456",
+    "654321",
+    "0123456789abcdef0123456789abcdef",
+    "60",
+    "nexmo",
+    "20801",
     r#"{"kty":"EC","crv":"P-256","x":"axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY","y":"T-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU"}"#,
     r#"{"algorithm":"RS","n":"12345","e":"65537"}"#,
     "+4915123456789",
 ];
 
-const CONTENT_TYPES: [&str; 5] =
-    ["application/json", "application/x-www-form-urlencoded", "text/plain", "application/json; charset=utf-8", ""];
-const ACCEPTS: [&str; 4] = ["application/json", "text/html", "*/*", "application/*;q=0.1, text/plain"];
+const CONTENT_TYPES: [&str; 5] = [
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "text/plain",
+    "application/json; charset=utf-8",
+    "",
+];
+const ACCEPTS: [&str; 4] = [
+    "application/json",
+    "text/html",
+    "*/*",
+    "application/*;q=0.1, text/plain",
+];
 
 #[derive(Arbitrary, Debug)]
 enum Val {
@@ -78,7 +114,12 @@ impl Val {
             Val::Object(pairs) => {
                 let map: Map<String, Value> = pairs
                     .iter()
-                    .map(|(k, v)| (FIELDS[usize::from(*k) % FIELDS.len()].to_owned(), json!(plausible(v))))
+                    .map(|(k, v)| {
+                        (
+                            FIELDS[usize::from(*k) % FIELDS.len()].to_owned(),
+                            json!(plausible(v)),
+                        )
+                    })
                     .collect();
                 Value::Object(map)
             }
@@ -111,13 +152,21 @@ struct Input {
 }
 
 fn fields_json(fields: &[(u8, Val)]) -> Map<String, Value> {
-    fields.iter().map(|(k, v)| (FIELDS[usize::from(*k) % FIELDS.len()].to_owned(), v.json())).collect()
+    fields
+        .iter()
+        .map(|(k, v)| (FIELDS[usize::from(*k) % FIELDS.len()].to_owned(), v.json()))
+        .collect()
 }
 
 fn as_form(map: &Map<String, Value>) -> String {
     let pairs: Vec<(String, String)> = map
         .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+            )
+        })
         .collect();
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
@@ -138,7 +187,11 @@ fuzz_target!(|input: Input| {
         Payload::Raw(bytes) => bytes.clone(),
         Payload::Fields(fields) => {
             let map = fields_json(fields);
-            if content_type.contains("form") { as_form(&map).into_bytes() } else { Value::Object(map).to_string().into_bytes() }
+            if content_type.contains("form") {
+                as_form(&map).into_bytes()
+            } else {
+                Value::Object(map).to_string().into_bytes()
+            }
         }
     };
     let body = if method == "GET" { Vec::new() } else { body };
@@ -151,7 +204,9 @@ fuzz_target!(|input: Input| {
     }
     let auth = match &input.auth {
         AuthChoice::None => Auth::None,
-        AuthChoice::Signed { with_hash } => Auth::Signed { with_hash: *with_hash },
+        AuthChoice::Signed { with_hash } => Auth::Signed {
+            with_hash: *with_hash,
+        },
         AuthChoice::Raw(value) => Auth::Raw(value),
     };
     let method = Method::from_bytes(method.as_bytes()).unwrap();
@@ -161,4 +216,7 @@ fuzz_target!(|input: Input| {
     };
     let res = h.call(request);
     check(&format!("{path} {input:?}"), &res);
+    if path.ends_with("/unregister") && res.status == 204 {
+        h.renew_device();
+    }
 });

@@ -8,13 +8,14 @@
 2. A check that every error answer is the JSON error body, whatever its status.
 """
 
+import base64
 import hashlib
 import hmac
-import base64
 import json
 import os
 import secrets
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 

@@ -69,7 +69,7 @@ fi
 # cargo-lambda finds zig through the venv's python3 (PyPI ziglang): the venv goes first.
 export PATH="$VENV/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
-info "$(sam --version), cfn-lint $(cfn-lint --version | awk '{print $2}'), $(cargo-lambda --version)"
+info "$(sam --version), cfn-lint $(cfn-lint --version | awk '{print $2}'), $(cargo lambda --version)"
 step_done
 
 # ---------------------------------------------------------------------------------------------

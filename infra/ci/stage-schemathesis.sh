@@ -26,7 +26,7 @@ VENV="$ROOT/.tools/venv-schemathesis"
 LOGS="$ROOT/.tools/logs"
 REPORT_DIR="$ROOT/.tools/schemathesis-report"
 EXAMPLES=${SCHEMATHESIS_EXAMPLES:-60}
-MAX_SECONDS=${SCHEMATHESIS_MAX_SECONDS:-420}
+MAX_SECONDS=${SCHEMATHESIS_MAX_SECONDS:-300}
 SEED=${SCHEMATHESIS_SEED:-}
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,unsupported_method,ignored_auth,errors_are_json
 mkdir -p "$LOGS"

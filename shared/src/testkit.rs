@@ -56,10 +56,13 @@ impl TestResponse {
     }
 }
 
+/// A change to the settings, applied after they are read.
+type Adjustment = Box<dyn FnOnce(&mut Settings)>;
+
 pub struct TestAppBuilder {
     vars: Vec<(String, String)>,
     stage_toml: Option<String>,
-    adjust: Vec<Box<dyn FnOnce(&mut Settings)>>,
+    adjust: Vec<Adjustment>,
     secrets: Option<ServiceSecrets>,
     inbound_verifier: Option<Arc<dyn InboundVerifier>>,
     fake_gateway: bool,

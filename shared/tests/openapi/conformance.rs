@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -27,13 +28,13 @@ const EC_KEY: &str = r#"{"kty":"EC","crv":"P-256","x":"axfR8uEsQkf4vOblY6RA8ncDf
 /// Sends requests to a [`TestApp`] and checks each answer against the contract.
 struct Recorder {
     app: TestApp,
-    contract: Arc<Contract>,
+    contract: Rc<Contract>,
     seen: Mutex<BTreeSet<(String, String, u16)>>,
     failures: Mutex<Vec<String>>,
 }
 
 impl Recorder {
-    fn new(app: TestApp, contract: Arc<Contract>) -> Self {
+    fn new(app: TestApp, contract: Rc<Contract>) -> Self {
         Recorder {
             app,
             contract,
@@ -151,7 +152,7 @@ async fn body_failures(r: &Recorder, path: &str, device: Option<&Device>) {
 
 #[tokio::test]
 async fn responses_of_every_flow_match_the_document() {
-    let contract = Arc::new(Contract::from_source());
+    let contract = Rc::new(Contract::from_source());
     let r = Recorder::new(TestApp::new().await, contract.clone());
 
     service_routes(&r).await;

@@ -184,9 +184,12 @@ fn each_alias_runs_the_handler_of_its_route() {
     }
 }
 
+/// How a function's router is made.
+type MakeRouter = fn(AppState) -> Router;
+
 /// A request that reaches the route: a JSON `{}` body for the methods that carry one.
 fn probe_request(method: &str, path: &str) -> Request<Body> {
-    let concrete = path.replace('{', "").replace('}', "");
+    let concrete = path.replace(['{', '}'], "");
     let builder = Request::builder()
         .method(method)
         .uri(&concrete)
@@ -245,7 +248,7 @@ async fn every_documented_operation_and_alias_is_routed_by_the_local_server() {
 async fn each_function_serves_exactly_the_paths_the_document_gives_it() {
     let app = TestApp::new().await;
     let contract = Contract::from_source();
-    let functions: [(&str, fn(AppState) -> Router); 5] = [
+    let functions: [(&str, MakeRouter); 5] = [
         ("start-verification", start_verification_router),
         ("inbound-sms", inbound_sms_router),
         ("verify-code", verify_code_router),

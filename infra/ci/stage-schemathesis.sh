@@ -9,8 +9,12 @@
 #     (status_code / content_type / response_headers / response_schema conformance),
 #   - an error that is not the JSON error body (errors_are_json, our hook),
 #   - invalid data accepted (negative_data_rejection), an undocumented method not refused with
-#     405 (unsupported_method), a secured operation answering without credentials (ignored_auth).
-# Bounded: SCHEMATHESIS_EXAMPLES cases per operation and phase, SCHEMATHESIS_MAX_SECONDS overall.
+#     405 (unsupported_method), a secured operation answering without credentials (ignored_auth),
+#     and schemathesis' other checks; infra/ci/schemathesis.toml says which are off and why.
+# Bounded: SCHEMATHESIS_EXAMPLES cases per operation and phase, SCHEMATHESIS_MAX_SECONDS overall
+# (the fuzzing phase repeats until that budget is spent). One worker: with two, CPython 3.11's
+# ast module (used by hypothesis to describe filters) raised "AST constructor recursion depth
+# mismatch" from concurrent threads. Per-operation settings: infra/ci/schemathesis.toml.
 #
 # The server runs the load-stage table: its per-address limits are lifted, so the run measures
 # the API, not the limiter (429s are still documented answers, checked like the others).
@@ -28,7 +32,6 @@ REPORT_DIR="$ROOT/.tools/schemathesis-report"
 EXAMPLES=${SCHEMATHESIS_EXAMPLES:-60}
 MAX_SECONDS=${SCHEMATHESIS_MAX_SECONDS:-300}
 SEED=${SCHEMATHESIS_SEED:-}
-CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,unsupported_method,ignored_auth,errors_are_json
 mkdir -p "$LOGS"
 
 stage_start=$(now_ms)
@@ -72,13 +75,13 @@ t=$(now_ms)
 rc=0
 MOBILEID_URL="$URL" SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$ROOT/infra/ci" \
     run_child timeout --signal=TERM $((MAX_SECONDS + 60)) \
-    "$VENV/bin/schemathesis" --no-color run "$URL/openapi.json" \
-    --checks "$CHECKS" \
+    "$VENV/bin/schemathesis" --no-color --config-file "$ROOT/infra/ci/schemathesis.toml" \
+    run "$URL/openapi.json" \
     --phases examples,coverage,fuzzing \
     --max-examples "$EXAMPLES" \
     --max-time "$MAX_SECONDS" \
     --request-timeout 10 \
-    --workers 2 \
+    --workers 1 \
     --report junit,ndjson --report-dir "$REPORT_DIR" \
     "${seed_args[@]}" \
     >"$LOGS/schemathesis.log" 2>&1 || rc=$?

@@ -172,7 +172,13 @@ impl IntoResponse for ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} errno {}: {}", self.status.as_u16(), self.errno as u16, self.message)
+        write!(
+            f,
+            "{} errno {}: {}",
+            self.status.as_u16(),
+            self.errno as u16,
+            self.message
+        )
     }
 }
 

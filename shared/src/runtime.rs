@@ -23,7 +23,9 @@ pub enum Host {
 pub fn init_tracing(host: Host) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let _ = match host {
         Host::Lambda => builder.json().without_time().with_ansi(false).try_init(),
         Host::Local => builder.try_init(),
@@ -43,7 +45,12 @@ pub async fn load_secrets(settings: &Settings, host: Host) -> Result<ServiceSecr
             .secret_id(id)
             .send()
             .await
-            .map_err(|e| ConfigError::new(format!("reading secret {id}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e))))?;
+            .map_err(|e| {
+                ConfigError::new(format!(
+                    "reading secret {id}: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                ))
+            })?;
         let text = value
             .secret_string()
             .ok_or_else(|| ConfigError::new(format!("secret {id} has no string value")))?;
@@ -104,17 +111,24 @@ pub async fn build_services(
         (Some(store), _) => store,
         (None, StoreKind::Memory) => Arc::new(MemoryStore::new()),
         // The tables are the stack's (SAM template); a missing one makes the heartbeat fail.
-        (None, StoreKind::DynamoDb) => Arc::new(crate::store::DynamoStore::from_settings(&settings).await),
+        (None, StoreKind::DynamoDb) => {
+            Arc::new(crate::store::DynamoStore::from_settings(&settings).await)
+        }
     };
     // The verifier first: a Lambda without a signature secret stops here, before any client.
     let inbound_verifier = match overrides.inbound_verifier {
         Some(verifier) => verifier,
-        None => sms::build::inbound_verifier(secrets, host, settings.stage.limits.inbound_timestamp_window_secs)?,
+        None => sms::build::inbound_verifier(
+            secrets,
+            host,
+            settings.stage.limits.inbound_timestamp_window_secs,
+        )?,
     };
     let (sms, outbox) = match overrides.sms {
         Some(sms) => (sms, None),
         None => {
-            let setup = sms::build::sms_setup(&settings, secrets, host, &store, &overrides.clock).await?;
+            let setup =
+                sms::build::sms_setup(&settings, secrets, host, &store, &overrides.clock).await?;
             (setup.sender, setup.fake_gateway)
         }
     };
@@ -133,7 +147,9 @@ pub async fn build_services(
 
 /// A Lambda function's whole life: configuration and clients once (cold start), then every
 /// event through the function's router.
-pub async fn run_lambda(make_router: fn(AppState) -> axum::Router) -> Result<(), lambda_http::Error> {
+pub async fn run_lambda(
+    make_router: fn(AppState) -> axum::Router,
+) -> Result<(), lambda_http::Error> {
     init_tracing(Host::Lambda);
     let settings = Settings::from_env()?;
     let secrets = load_secrets(&settings, Host::Lambda).await?;

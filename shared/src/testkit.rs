@@ -120,11 +120,15 @@ impl TestAppBuilder {
     pub async fn build(self) -> TestApp {
         let vars = self.vars;
         let mut settings = Settings::from_vars(|name| {
-            vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            vars.iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
         })
         .expect("test settings are valid");
         if let Some(toml) = &self.stage_toml {
-            settings.stage = crate::config::StageTable::parse(toml).expect("test stage table is valid");
+            settings.stage =
+                crate::config::StageTable::parse(toml).expect("test stage table is valid");
         }
         for adjust in self.adjust {
             adjust(&mut settings);
@@ -138,12 +142,15 @@ impl TestAppBuilder {
             sms: Some(self.sms.unwrap_or_else(|| outbox.clone())),
             inbound_verifier: self.inbound_verifier,
         };
-        let secrets = self.secrets.unwrap_or_else(|| ServiceSecrets::generate(&OsRandomness));
+        let secrets = self
+            .secrets
+            .unwrap_or_else(|| ServiceSecrets::generate(&OsRandomness));
         let mut state = build_services(settings, &secrets, Host::Local, overrides)
             .await
             .expect("test services build");
-        Arc::get_mut(&mut state).expect("fresh state").outbox =
-            self.fake_gateway.then(|| outbox.clone() as Arc<dyn crate::sms::FakeGateway>);
+        Arc::get_mut(&mut state).expect("fresh state").outbox = self
+            .fake_gateway
+            .then(|| outbox.clone() as Arc<dyn crate::sms::FakeGateway>);
         TestApp {
             router: local_router(state.clone()),
             state,
@@ -173,9 +180,19 @@ impl TestApp {
     }
 
     pub async fn call(&self, request: Request<Body>) -> TestResponse {
-        let response = self.router.clone().oneshot(request).await.expect("the router is infallible");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router is infallible");
         let (parts, body) = response.into_parts();
-        let body = body.collect().await.expect("bodies are in memory").to_bytes().to_vec();
+        let body = body
+            .collect()
+            .await
+            .expect("bodies are in memory")
+            .to_bytes()
+            .to_vec();
         TestResponse {
             status: parts.status,
             headers: parts.headers,
@@ -185,35 +202,56 @@ impl TestApp {
 
     /// An unauthenticated JSON request.
     pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> TestResponse {
-        self.call(json_request(method, path, body.map(Value::to_string), None)).await
+        self.call(json_request(method, path, body.map(Value::to_string), None))
+            .await
     }
 
     pub async fn register(&self) -> Device {
         let res = self.send(Method::POST, "/v1/msisdn/register", None).await;
         assert_eq!(res.status, StatusCode::OK, "register: {:?}", res.json());
-        let token = res.json()["msisdnSessionToken"].as_str().expect("a token").to_owned();
+        let token = res.json()["msisdnSessionToken"]
+            .as_str()
+            .expect("a token")
+            .to_owned();
         Device::from_token(&token)
     }
 
     /// A Hawk-signed POST by `device` (payload hash included).
     pub async fn post_as(&self, device: &Device, path: &str, body: &Value) -> TestResponse {
-        self.call(device.request(&self.clock, Method::POST, path, Some(body))).await
+        self.call(device.request(&self.clock, Method::POST, path, Some(body)))
+            .await
     }
 
     /// `sms/mt/verify` for `e164` on a network of `mcc`.
-    pub async fn ask_code(&self, device: &Device, e164: &str, mcc: &str, short: bool) -> TestResponse {
+    pub async fn ask_code(
+        &self,
+        device: &Device,
+        e164: &str,
+        mcc: &str,
+        short: bool,
+    ) -> TestResponse {
         let body = serde_json::json!({"msisdn": e164, "mcc": mcc, "shortVerificationCode": short});
-        self.post_as(device, "/v1/msisdn/sms/mt/verify", &body).await
+        self.post_as(device, "/v1/msisdn/sms/mt/verify", &body)
+            .await
     }
 
     /// `sms/verify_code` with `code`.
     pub async fn submit_code(&self, device: &Device, code: &str) -> TestResponse {
-        self.post_as(device, "/v1/msisdn/sms/verify_code", &serde_json::json!({"code": code})).await
+        self.post_as(
+            device,
+            "/v1/msisdn/sms/verify_code",
+            &serde_json::json!({"code": code}),
+        )
+        .await
     }
 
     /// The messages the fake gateway holds for `e164`.
     pub fn sms_to(&self, e164: &str) -> Vec<String> {
-        self.outbox.received(e164).into_iter().map(|m| m.text).collect()
+        self.outbox
+            .received(e164)
+            .into_iter()
+            .map(|m| m.text)
+            .collect()
     }
 
     /// The code in the last SMS to `e164` (the last word of the text).
@@ -240,7 +278,13 @@ impl Device {
     }
 
     /// A Hawk-signed JSON request (with a payload hash), timestamped by `clock`.
-    pub fn request(&self, clock: &dyn Clock, method: Method, path: &str, body: Option<&Value>) -> Request<Body> {
+    pub fn request(
+        &self,
+        clock: &dyn Clock,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Request<Body> {
         self.request_at(clock.now_secs(), &random_nonce(), method, path, body, true)
     }
 
@@ -260,7 +304,10 @@ impl Device {
             port: 8080,
             path,
         };
-        let payload = text.as_deref().filter(|_| with_hash).map(|t| ("application/json", t.as_bytes()));
+        let payload = text
+            .as_deref()
+            .filter(|_| with_hash)
+            .map(|t| ("application/json", t.as_bytes()));
         let authorization = client_authorization(&self.id, &self.key, &signed, ts, nonce, payload);
         json_request(method, path, text, Some(authorization))
     }
@@ -271,7 +318,12 @@ fn random_nonce() -> String {
 }
 
 /// A request with the test Host header, JSON body and optional Authorization.
-pub fn json_request(method: Method, path: &str, body: Option<String>, authorization: Option<String>) -> Request<Body> {
+pub fn json_request(
+    method: Method,
+    path: &str,
+    body: Option<String>,
+    authorization: Option<String>,
+) -> Request<Body> {
     let mut builder = Request::builder()
         .method(method)
         .uri(path)
@@ -284,7 +336,9 @@ pub fn json_request(method: Method, path: &str, body: Option<String>, authorizat
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::CONTENT_LENGTH, text.len())
             .body(Body::from(text)),
-        None => builder.header(header::CONTENT_LENGTH, 0).body(Body::empty()),
+        None => builder
+            .header(header::CONTENT_LENGTH, 0)
+            .body(Body::empty()),
     }
     .expect("a valid test request")
 }

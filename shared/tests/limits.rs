@@ -13,24 +13,42 @@ use serde_json::json;
 const FR: &str = "+33623456789";
 
 fn assert_limited(res: &TestResponse, errno: u64, retry_after: u64) {
-    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "body {}", res.json());
+    assert_eq!(
+        res.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "body {}",
+        res.json()
+    );
     assert_eq!(res.errno(), Some(errno), "body {}", res.json());
-    assert_eq!(res.header("retry-after"), Some(retry_after.to_string().as_str()), "Retry-After");
-    assert_eq!(res.json()["retryAfter"], retry_after, "retryAfter in the body");
+    assert_eq!(
+        res.header("retry-after"),
+        Some(retry_after.to_string().as_str()),
+        "Retry-After"
+    );
+    assert_eq!(
+        res.json()["retryAfter"],
+        retry_after,
+        "retryAfter in the body"
+    );
 }
 
 /// A clock at the start of a fixed window, so the remaining time is the whole window.
 async fn app_at_window_start() -> TestApp {
     let app = TestApp::new().await;
-    app.clock.set_ms(1_800_000_000_000 - 1_800_000_000_000 % 86_400_000);
+    app.clock
+        .set_ms(1_800_000_000_000 - 1_800_000_000_000 % 86_400_000);
     app
 }
 
 async fn app_with_limits(limits: &str) -> TestApp {
-    let stage = include_str!("../../infra/stages/dev.toml")
-        .replacen("[[test_numbers]]", &format!("[limits]\n{limits}\n\n[[test_numbers]]"), 1);
+    let stage = include_str!("../../infra/stages/dev.toml").replacen(
+        "[[test_numbers]]",
+        &format!("[limits]\n{limits}\n\n[[test_numbers]]"),
+        1,
+    );
     let app = TestApp::builder().stage_toml(&stage).build().await;
-    app.clock.set_ms(1_800_000_000_000 - 1_800_000_000_000 % 86_400_000);
+    app.clock
+        .set_ms(1_800_000_000_000 - 1_800_000_000_000 % 86_400_000);
     app
 }
 
@@ -38,11 +56,17 @@ async fn app_with_limits(limits: &str) -> TestApp {
 async fn one_code_per_number_per_30_seconds() {
     let app = app_at_window_start().await;
     let (a, b) = (app.register().await, app.register().await);
-    assert_eq!(app.ask_code(&a, FR, "208", true).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.ask_code(&a, FR, "208", true).await.status,
+        StatusCode::NO_CONTENT
+    );
     // Another session, same number: the number is what is protected.
     assert_limited(&app.ask_code(&b, FR, "208", true).await, 115, 30);
     app.clock.advance_secs(30);
-    assert_eq!(app.ask_code(&b, FR, "208", true).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.ask_code(&b, FR, "208", true).await.status,
+        StatusCode::NO_CONTENT
+    );
 }
 
 #[tokio::test]
@@ -50,13 +74,23 @@ async fn five_codes_per_number_per_ten_minutes() {
     let app = app_at_window_start().await;
     for _ in 0..5 {
         let device = app.register().await;
-        assert_eq!(app.ask_code(&device, FR, "208", false).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            app.ask_code(&device, FR, "208", false).await.status,
+            StatusCode::NO_CONTENT
+        );
         app.clock.advance_secs(30);
     }
     let device = app.register().await;
-    assert_limited(&app.ask_code(&device, FR, "208", false).await, 115, 600 - 150);
+    assert_limited(
+        &app.ask_code(&device, FR, "208", false).await,
+        115,
+        600 - 150,
+    );
     app.clock.advance_secs(600 - 150);
-    assert_eq!(app.ask_code(&device, FR, "208", false).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.ask_code(&device, FR, "208", false).await.status,
+        StatusCode::NO_CONTENT
+    );
 }
 
 #[tokio::test]
@@ -64,17 +98,29 @@ async fn three_short_codes_per_session() {
     let app = app_at_window_start().await;
     let device = app.register().await;
     for _ in 0..3 {
-        assert_eq!(app.ask_code(&device, FR, "208", true).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            app.ask_code(&device, FR, "208", true).await.status,
+            StatusCode::NO_CONTENT
+        );
         app.clock.advance_secs(30);
     }
     // The window is the session's remaining life (24 h from registration, 90 s gone).
-    assert_limited(&app.ask_code(&device, FR, "208", true).await, 114, 86_400 - 90);
-    assert_eq!(app.sms_to(FR).len(), 3, "nothing was sent for the refused request");
+    assert_limited(
+        &app.ask_code(&device, FR, "208", true).await,
+        114,
+        86_400 - 90,
+    );
+    assert_eq!(
+        app.sms_to(FR).len(),
+        3,
+        "nothing was sent for the refused request"
+    );
 }
 
 fn register_from(ip: [u8; 4]) -> http::Request<axum::body::Body> {
     let mut req = json_request(Method::POST, "/v1/msisdn/register", None, None);
-    req.extensions_mut().insert(ConnectInfo(SocketAddr::from((ip, 4000))));
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((ip, 4000))));
     req
 }
 
@@ -82,18 +128,35 @@ fn register_from(ip: [u8; 4]) -> http::Request<axum::body::Body> {
 async fn registrations_per_client_address_per_minute_and_hour() {
     let app = app_with_limits("requests_per_ip_per_minute = 3\nrequests_per_ip_per_hour = 5").await;
     for _ in 0..3 {
-        assert_eq!(app.call(register_from([192, 0, 2, 1])).await.status, StatusCode::OK);
+        assert_eq!(
+            app.call(register_from([192, 0, 2, 1])).await.status,
+            StatusCode::OK
+        );
     }
     assert_limited(&app.call(register_from([192, 0, 2, 1])).await, 117, 60);
-    assert_eq!(app.call(register_from([192, 0, 2, 2])).await.status, StatusCode::OK, "another address");
+    assert_eq!(
+        app.call(register_from([192, 0, 2, 2])).await.status,
+        StatusCode::OK,
+        "another address"
+    );
     app.clock.advance_secs(60);
     // Three counted in the hour so far: two more fit, then the hour says no.
     for _ in 0..2 {
-        assert_eq!(app.call(register_from([192, 0, 2, 1])).await.status, StatusCode::OK);
+        assert_eq!(
+            app.call(register_from([192, 0, 2, 1])).await.status,
+            StatusCode::OK
+        );
     }
-    assert_limited(&app.call(register_from([192, 0, 2, 1])).await, 117, 3600 - 60);
+    assert_limited(
+        &app.call(register_from([192, 0, 2, 1])).await,
+        117,
+        3600 - 60,
+    );
     app.clock.advance_secs(3600 - 60);
-    assert_eq!(app.call(register_from([192, 0, 2, 1])).await.status, StatusCode::OK);
+    assert_eq!(
+        app.call(register_from([192, 0, 2, 1])).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -101,8 +164,14 @@ async fn sends_per_client_address() {
     let app = app_with_limits("requests_per_ip_per_minute = 2").await;
     let device = app.register().await;
     let ask = |number: &'static str| {
-        let mut req = device.request(&app.clock, Method::POST, "/v1/msisdn/sms/mt/verify", Some(&json!({"msisdn": number, "mcc": "208"})));
-        req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([198, 51, 100, 7], 1))));
+        let mut req = device.request(
+            &app.clock,
+            Method::POST,
+            "/v1/msisdn/sms/mt/verify",
+            Some(&json!({"msisdn": number, "mcc": "208"})),
+        );
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([198, 51, 100, 7], 1))));
         req
     };
     assert_eq!(app.call(ask(FR)).await.status, StatusCode::NO_CONTENT);
@@ -132,11 +201,18 @@ async fn pumping_across_a_number_range_stops_at_the_configured_rate() {
         }
     }
     assert_eq!((sent, refused), (20, 80));
-    let delivered: usize = (0..100).map(|i| app.sms_to(&format!("+3361234{i:04}")).len()).sum();
+    let delivered: usize = (0..100)
+        .map(|i| app.sms_to(&format!("+3361234{i:04}")).len())
+        .sum();
     assert_eq!(delivered, 20, "no SMS for refused requests");
     app.clock.advance_secs(3600);
     let device = app.register().await;
-    assert_eq!(app.ask_code(&device, "+33612349999", "208", false).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.ask_code(&device, "+33612349999", "208", false)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
 }
 
 #[tokio::test]
@@ -148,7 +224,10 @@ async fn brute_force_across_sessions_locks_the_number() {
     let mut last_device: Option<Device> = None;
     'outer: for _ in 0..10 {
         let device = app.register().await;
-        assert_eq!(app.ask_code(&device, FR, "208", true).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            app.ask_code(&device, FR, "208", true).await.status,
+            StatusCode::NO_CONTENT
+        );
         let code = app.last_code_to(FR).unwrap();
         let guess = if code == "999999" { "999998" } else { "999999" };
         for _ in 0..3 {
@@ -163,7 +242,10 @@ async fn brute_force_across_sessions_locks_the_number() {
         }
         app.clock.advance_secs(30);
     }
-    assert_eq!(wrong, 10, "exactly the configured count of wrong codes was checked");
+    assert_eq!(
+        wrong, 10,
+        "exactly the configured count of wrong codes was checked"
+    );
     let device = last_device.expect("the number got locked");
     // Even the right code of a fresh session is refused while the number is locked.
     let code = app.last_code_to(FR).unwrap();
@@ -175,9 +257,16 @@ async fn brute_force_across_sessions_locks_the_number() {
     app.clock.advance_secs(retry as i64);
     app.clock.advance_secs(30);
     let fresh = app.register().await;
-    assert_eq!(app.ask_code(&fresh, FR, "208", true).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.ask_code(&fresh, FR, "208", true).await.status,
+        StatusCode::NO_CONTENT
+    );
     let code = app.last_code_to(FR).unwrap();
-    assert_eq!(app.submit_code(&fresh, &code).await.status, StatusCode::OK, "unlocked the next day");
+    assert_eq!(
+        app.submit_code(&fresh, &code).await.status,
+        StatusCode::OK,
+        "unlocked the next day"
+    );
 }
 
 #[tokio::test]
@@ -188,18 +277,36 @@ async fn country_circuit_breaker() {
         1,
     );
     let app = TestApp::builder().stage_toml(&stage).build().await;
-    app.clock.set_ms(1_800_000_000_000 - 1_800_000_000_000 % 86_400_000);
+    app.clock
+        .set_ms(1_800_000_000_000 - 1_800_000_000_000 % 86_400_000);
     for number in ["+33611111111", "+33622222222"] {
         let device = app.register().await;
-        assert_eq!(app.ask_code(&device, number, "208", true).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            app.ask_code(&device, number, "208", true).await.status,
+            StatusCode::NO_CONTENT
+        );
     }
     let device = app.register().await;
-    assert_limited(&app.ask_code(&device, "+33633333333", "208", true).await, 116, 86_400);
+    assert_limited(
+        &app.ask_code(&device, "+33633333333", "208", true).await,
+        116,
+        86_400,
+    );
     // Other countries still work.
-    assert_eq!(app.ask_code(&device, "+34612345678", "214", true).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.ask_code(&device, "+34612345678", "214", true)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
     app.clock.advance_secs(86_400);
     let next_day = app.register().await;
-    assert_eq!(app.ask_code(&next_day, "+33633333333", "208", true).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.ask_code(&next_day, "+33633333333", "208", true)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
 }
 
 #[tokio::test]
@@ -208,7 +315,11 @@ async fn test_numbers_get_fixed_codes_no_sms_and_no_limits() {
     for _ in 0..5 {
         let device = app.register().await;
         let res = app.ask_code(&device, "+12025550142", "310", true).await;
-        assert_eq!(res.status, StatusCode::NO_CONTENT, "no per-number interval for test numbers");
+        assert_eq!(
+            res.status,
+            StatusCode::NO_CONTENT,
+            "no per-number interval for test numbers"
+        );
         assert!(app.sms_to("+12025550142").is_empty(), "never sent");
         for _ in 0..3 {
             assert_eq!(app.submit_code(&device, "000000").await.errno(), Some(105));
@@ -218,7 +329,11 @@ async fn test_numbers_get_fixed_codes_no_sms_and_no_limits() {
     let device = app.register().await;
     app.ask_code(&device, "+12025550142", "310", true).await;
     let res = app.submit_code(&device, "123456").await;
-    assert_eq!(res.json(), json!({"msisdn": "+12025550142"}), "15 wrong tries did not lock a test number");
+    assert_eq!(
+        res.json(),
+        json!({"msisdn": "+12025550142"}),
+        "15 wrong tries did not lock a test number"
+    );
 }
 
 #[tokio::test]
@@ -236,7 +351,11 @@ fn production_with_test_numbers_refuses_to_start() {
     let prod = include_str!("../../infra/stages/production.toml").to_owned()
         + "\n[[test_numbers]]\nmsisdn = \"+12025550142\"\ncode = \"123456\"\n";
     let err = mobileid::config::StageTable::parse(&prod).unwrap_err();
-    assert!(err.to_string().contains("test numbers are not allowed in production"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("test numbers are not allowed in production"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -245,14 +364,21 @@ async fn starting_a_verification_does_not_reveal_known_numbers() {
     let owner = app.register().await;
     app.ask_code(&owner, FR, "208", true).await;
     let owners_code = app.last_code_to(FR).unwrap();
-    assert_eq!(app.submit_code(&owner, &owners_code).await.status, StatusCode::OK);
+    assert_eq!(
+        app.submit_code(&owner, &owners_code).await.status,
+        StatusCode::OK
+    );
     app.clock.advance_secs(30);
 
     let known = app.register().await;
     let fresh = app.register().await;
     let a = app.ask_code(&known, FR, "208", true).await;
     let b = app.ask_code(&fresh, "+33698765432", "208", true).await;
-    assert_eq!((a.status, a.body.clone()), (b.status, b.body.clone()), "same answer for a known number");
+    assert_eq!(
+        (a.status, a.body.clone()),
+        (b.status, b.body.clone()),
+        "same answer for a known number"
+    );
     let names = |r: &TestResponse| {
         let mut v: Vec<String> = r.headers.keys().map(|k| k.to_string()).collect();
         v.sort();

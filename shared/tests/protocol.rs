@@ -22,7 +22,10 @@ fn assert_error(res: &TestResponse, status: u16, errno: u64) {
     let body = res.json();
     assert_eq!(body["code"], status, "code in {body}");
     assert_eq!(body["errno"], errno, "errno in {body}");
-    assert!(body["error"].is_string() && body["message"].is_string(), "shape of {body}");
+    assert!(
+        body["error"].is_string() && body["message"].is_string(),
+        "shape of {body}"
+    );
     assert_eq!(res.header("content-type"), Some("application/json"));
 }
 
@@ -33,7 +36,10 @@ async fn post(app: &TestApp, path: &str, body: Value) -> TestResponse {
 /// Registers, asks a short code for `number` and submits it: a verified device.
 async fn verified_device(app: &TestApp, number: &str) -> Device {
     let device = app.register().await;
-    assert_eq!(app.ask_code(&device, number, "208", true).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.ask_code(&device, number, "208", true).await.status,
+        StatusCode::NO_CONTENT
+    );
     let code = app.last_code_to(number).expect("an SMS");
     let res = app.submit_code(&device, &code).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.json());
@@ -52,15 +58,29 @@ async fn discover_offers_the_methods_of_the_network() {
         json!({"verificationMethods": ["sms/momt"], "verificationDetails": {
             "sms/momt": {"mtSender": "Mozilla@", "moVerifier": "+33757000001"}}})
     );
-    let with_number = post(&app, "/v1/msisdn/discover", json!({"mcc": "208", "mnc": null, "msisdn": FR})).await;
-    assert_eq!(with_number.json()["verificationMethods"], json!(["sms/mt", "sms/momt"]));
+    let with_number = post(
+        &app,
+        "/v1/msisdn/discover",
+        json!({"mcc": "208", "mnc": null, "msisdn": FR}),
+    )
+    .await;
+    assert_eq!(
+        with_number.json()["verificationMethods"],
+        json!(["sms/mt", "sms/momt"])
+    );
     assert_eq!(
         with_number.json()["verificationDetails"]["sms/mt"]["url"],
         "http://127.0.0.1:8080/v1/msisdn/sms/mt/verify"
     );
     let us = post(&app, "/discover", json!({"mcc": "310", "mnc": "260"})).await;
-    assert_eq!(us.json()["verificationDetails"]["sms/momt"]["mtSender"], "+12025550180");
-    assert_eq!(us.json()["verificationDetails"]["sms/momt"]["moVerifier"], "+12025550181");
+    assert_eq!(
+        us.json()["verificationDetails"]["sms/momt"]["mtSender"],
+        "+12025550180"
+    );
+    assert_eq!(
+        us.json()["verificationDetails"]["sms/momt"]["moVerifier"],
+        "+12025550181"
+    );
 }
 
 #[tokio::test]
@@ -90,9 +110,19 @@ async fn discover_says_what_is_wrong_with_its_parameters() {
 #[tokio::test]
 async fn malformed_bodies_get_json_errors() {
     let app = TestApp::new().await;
-    let bad_json = json_request(Method::POST, "/v1/msisdn/register", Some("{not json".into()), None);
+    let bad_json = json_request(
+        Method::POST,
+        "/v1/msisdn/register",
+        Some("{not json".into()),
+        None,
+    );
     assert_error(&app.call(bad_json).await, 400, 106);
-    let array = json_request(Method::POST, "/v1/msisdn/discover", Some("[1,2]".into()), None);
+    let array = json_request(
+        Method::POST,
+        "/v1/msisdn/discover",
+        Some("[1,2]".into()),
+        None,
+    );
     assert_error(&app.call(array).await, 400, 106);
 
     let big = format!(r#"{{"mcc":"208","pad":"{}"}}"#, "x".repeat(20_000));
@@ -108,8 +138,15 @@ async fn malformed_bodies_get_json_errors() {
         .unwrap();
     assert_error(&app.call(chunked).await, 411, 112);
 
-    let mut html_only = json_request(Method::POST, "/v1/msisdn/discover", Some(r#"{"mcc":"208"}"#.into()), None);
-    html_only.headers_mut().insert(header::ACCEPT, "text/html".parse().unwrap());
+    let mut html_only = json_request(
+        Method::POST,
+        "/v1/msisdn/discover",
+        Some(r#"{"mcc":"208"}"#.into()),
+        None,
+    );
+    html_only
+        .headers_mut()
+        .insert(header::ACCEPT, "text/html".parse().unwrap());
     assert_error(&app.call(html_only).await, 406, 106);
 
     let form = Request::builder()
@@ -120,17 +157,27 @@ async fn malformed_bodies_get_json_errors() {
         .header(header::CONTENT_LENGTH, 7)
         .body(Body::from("mcc=208"))
         .unwrap();
-    assert_eq!(app.call(form).await.status, StatusCode::OK, "forms are accepted like the original");
+    assert_eq!(
+        app.call(form).await.status,
+        StatusCode::OK,
+        "forms are accepted like the original"
+    );
 }
 
 #[tokio::test]
 async fn unknown_routes_and_methods_are_json() {
     let app = TestApp::new().await;
     assert_error(&app.send(Method::GET, "/unexistant", None).await, 404, 999);
-    assert_error(&app.send(Method::GET, "/v1/msisdn/register", None).await, 405, 999);
+    assert_error(
+        &app.send(Method::GET, "/v1/msisdn/register", None).await,
+        405,
+        999,
+    );
     // The original's MO route needs its trailing slash.
     assert_error(&app.send(Method::GET, "/sms/momt", None).await, 404, 999);
-    let res = app.send(Method::GET, "/sms/momt/?provider=beepsend", None).await;
+    let res = app
+        .send(Method::GET, "/sms/momt/?provider=beepsend", None)
+        .await;
     assert_error(&res, 400, 107);
 }
 
@@ -153,14 +200,26 @@ async fn every_response_carries_the_server_time() {
 async fn register_returns_a_fresh_token_and_unregister_forgets_the_session() {
     let app = TestApp::new().await;
     let res = post(&app, "/v1/msisdn/register", json!({"msisdn": "ignored"})).await;
-    let token = res.json()["msisdnSessionToken"].as_str().unwrap().to_owned();
+    let token = res.json()["msisdnSessionToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(token.len(), 64);
-    assert!(token.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert!(
+        token
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
     let other = post(&app, "/register", json!({})).await;
-    assert_ne!(other.json()["msisdnSessionToken"], res.json()["msisdnSessionToken"]);
+    assert_ne!(
+        other.json()["msisdnSessionToken"],
+        res.json()["msisdnSessionToken"]
+    );
 
     let device = Device::from_token(&token);
-    let bye = app.post_as(&device, "/v1/msisdn/unregister", &json!({})).await;
+    let bye = app
+        .post_as(&device, "/v1/msisdn/unregister", &json!({}))
+        .await;
     assert_eq!(bye.status, StatusCode::NO_CONTENT);
     assert!(bye.body.is_empty());
     let after = app.post_as(&device, "/unregister", &json!({})).await;
@@ -190,18 +249,33 @@ async fn hawk_failures_are_told_apart() {
     assert_error(&res, 401, 110);
     assert_eq!(res.header("www-authenticate"), Some("Hawk"));
 
-    let garbage = json_request(Method::POST, path, Some(body.to_string()), Some("Hawk wrong-parameters".into()));
+    let garbage = json_request(
+        Method::POST,
+        path,
+        Some(body.to_string()),
+        Some("Hawk wrong-parameters".into()),
+    );
     let res = app.call(garbage).await;
     assert_error(&res, 400, 110);
     assert_eq!(res.json()["message"], "Bad header format");
 
     let stranger = Device::from_token(&"ab".repeat(32));
-    let res = app.call(stranger.request(&app.clock, Method::POST, path, Some(&body))).await;
+    let res = app
+        .call(stranger.request(&app.clock, Method::POST, path, Some(&body)))
+        .await;
     assert_error(&res, 401, 110);
-    assert_eq!(res.header("www-authenticate"), Some(r#"Hawk error="Unknown credentials""#));
+    assert_eq!(
+        res.header("www-authenticate"),
+        Some(r#"Hawk error="Unknown credentials""#)
+    );
 
     // Signed for another path.
-    let mut req = device.request(&app.clock, Method::POST, "/v1/msisdn/unregister", Some(&body));
+    let mut req = device.request(
+        &app.clock,
+        Method::POST,
+        "/v1/msisdn/unregister",
+        Some(&body),
+    );
     *req.uri_mut() = path.parse().unwrap();
     let res = app.call(req).await;
     assert_error(&res, 401, 110);
@@ -213,7 +287,14 @@ async fn stale_timestamps_get_the_server_time_to_resync() {
     let app = TestApp::new().await;
     let device = app.register().await;
     let now = app.clock.now_secs_for_tests();
-    let req = device.request_at(now - 61, "n1", Method::POST, "/v1/msisdn/sms/verify_code", Some(&json!({"code": "123456"})), true);
+    let req = device.request_at(
+        now - 61,
+        "n1",
+        Method::POST,
+        "/v1/msisdn/sms/verify_code",
+        Some(&json!({"code": "123456"})),
+        true,
+    );
     let res = app.call(req).await;
     assert_error(&res, 401, 110);
     let expected = format!(
@@ -222,7 +303,14 @@ async fn stale_timestamps_get_the_server_time_to_resync() {
     );
     assert_eq!(res.header("www-authenticate"), Some(expected.as_str()));
     // 60 s of skew either way is fine.
-    let ok = device.request_at(now + 60, "n2", Method::POST, "/v1/msisdn/unregister", None, false);
+    let ok = device.request_at(
+        now + 60,
+        "n2",
+        Method::POST,
+        "/v1/msisdn/unregister",
+        None,
+        false,
+    );
     assert_eq!(app.call(ok).await.status, StatusCode::NO_CONTENT);
 }
 
@@ -233,16 +321,39 @@ async fn replayed_headers_and_tampered_bodies_are_refused() {
     let device = app.register().await;
     let now = app.clock.now_secs_for_tests();
     let body = json!({"msisdn": FR, "mcc": "208"});
-    let first = device.request_at(now, "same-nonce", Method::POST, "/v1/msisdn/sms/mt/verify", Some(&body), true);
-    let again = device.request_at(now, "same-nonce", Method::POST, "/v1/msisdn/sms/mt/verify", Some(&body), true);
+    let first = device.request_at(
+        now,
+        "same-nonce",
+        Method::POST,
+        "/v1/msisdn/sms/mt/verify",
+        Some(&body),
+        true,
+    );
+    let again = device.request_at(
+        now,
+        "same-nonce",
+        Method::POST,
+        "/v1/msisdn/sms/mt/verify",
+        Some(&body),
+        true,
+    );
     assert_eq!(app.call(first).await.status, StatusCode::NO_CONTENT);
     let res = app.call(again).await;
     assert_error(&res, 401, 110);
     assert_eq!(res.json()["message"], "Invalid nonce");
 
-    let mut tampered = device.request_at(now, "n2", Method::POST, "/v1/msisdn/sms/mt/verify", Some(&body), true);
+    let mut tampered = device.request_at(
+        now,
+        "n2",
+        Method::POST,
+        "/v1/msisdn/sms/mt/verify",
+        Some(&body),
+        true,
+    );
     let other = json!({"msisdn": "+33612345678", "mcc": "208"}).to_string();
-    tampered.headers_mut().insert(header::CONTENT_LENGTH, other.len().into());
+    tampered
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, other.len().into());
     *tampered.body_mut() = Body::from(other);
     let res = app.call(tampered).await;
     assert_error(&res, 401, 110);
@@ -252,15 +363,31 @@ async fn replayed_headers_and_tampered_bodies_are_refused() {
 #[tokio::test]
 async fn stages_can_require_payload_hashes() {
     let stage = include_str!("../../infra/stages/dev.toml").to_owned() + "\n";
-    let stage = stage.replacen("[[test_numbers]]", "[limits]\nrequire_payload_hash = true\n\n[[test_numbers]]", 1);
+    let stage = stage.replacen(
+        "[[test_numbers]]",
+        "[limits]\nrequire_payload_hash = true\n\n[[test_numbers]]",
+        1,
+    );
     let app = TestApp::builder().stage_toml(&stage).build().await;
     let device = app.register().await;
     let now = app.clock.now_secs_for_tests();
-    let unhashed = device.request_at(now, "n", Method::POST, "/v1/msisdn/unregister", Some(&json!({})), false);
+    let unhashed = device.request_at(
+        now,
+        "n",
+        Method::POST,
+        "/v1/msisdn/unregister",
+        Some(&json!({})),
+        false,
+    );
     let res = app.call(unhashed).await;
     assert_error(&res, 401, 110);
     assert_eq!(res.json()["message"], "Missing payload hash");
-    assert_eq!(app.post_as(&device, "/v1/msisdn/unregister", &json!({})).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.post_as(&device, "/v1/msisdn/unregister", &json!({}))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
 }
 
 #[tokio::test]
@@ -268,12 +395,29 @@ async fn authenticated_answers_are_signed_for_the_client() {
     let app = TestApp::new().await;
     let device = app.register().await;
     let now = app.clock.now_secs_for_tests();
-    let req = device.request_at(now, "sig", Method::POST, "/v1/msisdn/sms/verify_code", Some(&json!({"code": "000000"})), true);
-    let header = HawkHeader::parse(req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())).unwrap();
+    let req = device.request_at(
+        now,
+        "sig",
+        Method::POST,
+        "/v1/msisdn/sms/verify_code",
+        Some(&json!({"code": "000000"})),
+        true,
+    );
+    let header = HawkHeader::parse(
+        req.headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    )
+    .unwrap();
     let res = app.call(req).await;
     // Even an error answer of an authenticated request is signed.
     assert_error(&res, 410, 111);
-    let signed = SignedRequest { method: "POST", host: "127.0.0.1", port: 8080, path: "/v1/msisdn/sms/verify_code" };
+    let signed = SignedRequest {
+        method: "POST",
+        host: "127.0.0.1",
+        port: 8080,
+        path: "/v1/msisdn/sms/verify_code",
+    };
     let expected = header.server_authorization(&device.key, &signed).unwrap();
     assert_eq!(res.header("server-authorization"), Some(expected.as_str()));
 }
@@ -298,7 +442,11 @@ async fn storage_failures_answer_503_not_401() {
     assert_eq!(heartbeat.json(), json!({"storage": false, "sms": true}));
     assert_eq!(heartbeat.header("retry-after"), Some("30"));
     store.set_unavailable(false);
-    assert_eq!(app.ask_code(&device, FR, "208", true).await.status, StatusCode::NO_CONTENT, "nothing was lost");
+    assert_eq!(
+        app.ask_code(&device, FR, "208", true).await.status,
+        StatusCode::NO_CONTENT,
+        "nothing was lost"
+    );
 }
 
 // ---- sms/mt/verify ------------------------------------------------------------------------
@@ -307,22 +455,36 @@ async fn storage_failures_answer_503_not_401() {
 async fn mt_verify_sends_short_or_long_codes() {
     let app = TestApp::new().await;
     let device = app.register().await;
-    let res = app.ask_code(&device, "+33 6 23 45 67 89", "208", true).await;
+    let res = app
+        .ask_code(&device, "+33 6 23 45 67 89", "208", true)
+        .await;
     assert_eq!(res.status, StatusCode::NO_CONTENT);
     assert!(res.body.is_empty());
     let sms = app.outbox.received("33623456789");
     assert_eq!(sms.len(), 1);
     assert_eq!(sms[0].from, "Mozilla@");
     let text = &sms[0].text;
-    let code = text.strip_prefix("Your verification code is: ").expect("the English text");
-    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "{text}");
+    let code = text
+        .strip_prefix("Your verification code is: ")
+        .expect("the English text");
+    assert!(
+        code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+        "{text}"
+    );
 
     let other = app.register().await;
     app.clock.advance_secs(30);
     let body = json!({"msisdn": FR, "mcc": "208", "mnc": null, "shortVerificationCode": "true"});
-    assert_eq!(app.post_as(&other, "/sms/mt/verify", &body).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.post_as(&other, "/sms/mt/verify", &body).await.status,
+        StatusCode::NO_CONTENT
+    );
     let long = app.last_code_to(FR).unwrap();
-    assert_eq!(long.len(), 32, "a string \"true\" is not a short-code request");
+    assert_eq!(
+        long.len(),
+        32,
+        "a string \"true\" is not a short-code request"
+    );
     assert!(long.bytes().all(|b| b.is_ascii_hexdigit()));
 }
 
@@ -330,20 +492,39 @@ async fn mt_verify_sends_short_or_long_codes() {
 async fn mt_verify_refuses_bad_numbers_with_errno_107() {
     let app = TestApp::new().await;
     let device = app.register().await;
-    let missing = app.post_as(&device, "/v1/msisdn/sms/mt/verify", &json!({})).await;
+    let missing = app
+        .post_as(&device, "/v1/msisdn/sms/mt/verify", &json!({}))
+        .await;
     assert_error(&missing, 400, 108);
     assert_eq!(missing.json()["message"], "Missing msisdn,mcc");
     for (body, why) in [
-        (json!({"msisdn": "0623456789", "mcc": "208"}), "national format"),
-        (json!({"msisdn": "+33140205050", "mcc": "208"}), "fixed line"),
-        (json!({"msisdn": "+33899123456", "mcc": "208"}), "premium rate"),
-        (json!({"msisdn": "+491701234567", "mcc": "208"}), "served country, but MCC mismatch is fine"),
-        (json!({"msisdn": "+819012345678", "mcc": "208"}), "country not served"),
+        (
+            json!({"msisdn": "0623456789", "mcc": "208"}),
+            "national format",
+        ),
+        (
+            json!({"msisdn": "+33140205050", "mcc": "208"}),
+            "fixed line",
+        ),
+        (
+            json!({"msisdn": "+33899123456", "mcc": "208"}),
+            "premium rate",
+        ),
+        (
+            json!({"msisdn": "+491701234567", "mcc": "208"}),
+            "served country, but MCC mismatch is fine",
+        ),
+        (
+            json!({"msisdn": "+819012345678", "mcc": "208"}),
+            "country not served",
+        ),
         (json!({"msisdn": FR, "mcc": "555"}), "network not served"),
         (json!({"msisdn": FR, "mcc": "208", "mnc": 7}), "numeric mnc"),
         (json!({"msisdn": FR, "mcc": 208}), "numeric mcc"),
     ] {
-        let res = app.post_as(&device, "/v1/msisdn/sms/mt/verify", &body).await;
+        let res = app
+            .post_as(&device, "/v1/msisdn/sms/mt/verify", &body)
+            .await;
         if why.starts_with("served country") {
             assert_eq!(res.status, StatusCode::NO_CONTENT, "{why}");
             continue;
@@ -352,8 +533,20 @@ async fn mt_verify_refuses_bad_numbers_with_errno_107() {
         assert_error(&res, 400, 107);
         assert!(res.json()["message"].as_str().unwrap().len() > 5, "{why}");
     }
-    let premium = app.post_as(&device, "/v1/msisdn/sms/mt/verify", &json!({"msisdn": "+33899123456", "mcc": "208"})).await;
-    assert!(premium.json()["info"].as_str().unwrap().contains("premium-rate"), "the rule is named");
+    let premium = app
+        .post_as(
+            &device,
+            "/v1/msisdn/sms/mt/verify",
+            &json!({"msisdn": "+33899123456", "mcc": "208"}),
+        )
+        .await;
+    assert!(
+        premium.json()["info"]
+            .as_str()
+            .unwrap()
+            .contains("premium-rate"),
+        "the rule is named"
+    );
 }
 
 #[tokio::test]
@@ -363,7 +556,10 @@ async fn one_number_per_session() {
     // After verification too (the original then accepted any new number).
     let res = app.ask_code(&device, "+33612345678", "208", true).await;
     assert_error(&res, 400, 107);
-    assert_eq!(res.json()["message"], "You can validate only one MSISDN per session.");
+    assert_eq!(
+        res.json()["message"],
+        "You can validate only one MSISDN per session."
+    );
 }
 
 // ---- sms/verify_code ------------------------------------------------------------------------
@@ -392,7 +588,10 @@ async fn codes_expire_after_ten_minutes() {
     app.clock.advance_secs(600);
     let res = app.submit_code(&device, &code).await;
     assert_error(&res, 410, 111);
-    assert_eq!(res.json()["message"], "Code has expired: ask for a new one.");
+    assert_eq!(
+        res.json()["message"],
+        "Code has expired: ask for a new one."
+    );
 }
 
 #[tokio::test]
@@ -406,28 +605,49 @@ async fn three_wrong_tries_lock_the_code_until_a_new_one() {
     for left in [2, 1, 0] {
         let res = app.submit_code(&device, wrong).await;
         assert_error(&res, 400, 105);
-        assert_eq!(res.json()["info"], format!("{left} tries left for this code"));
+        assert_eq!(
+            res.json()["info"],
+            format!("{left} tries left for this code")
+        );
     }
     let locked = app.submit_code(&device, &code).await;
     assert_error(&locked, 410, 111);
-    assert_eq!(locked.json()["message"], "Too many wrong codes: ask for a new one.");
+    assert_eq!(
+        locked.json()["message"],
+        "Too many wrong codes: ask for a new one."
+    );
     app.clock.advance_secs(30);
     app.ask_code(&device, FR, "208", true).await;
     let fresh = app.last_code_to(FR).unwrap();
-    assert_eq!(app.submit_code(&device, &fresh).await.status, StatusCode::OK);
+    assert_eq!(
+        app.submit_code(&device, &fresh).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn verify_code_says_what_is_wrong_with_its_parameter() {
     let app = TestApp::new().await;
     let device = app.register().await;
-    let res = app.post_as(&device, "/v1/msisdn/sms/verify_code", &json!({})).await;
+    let res = app
+        .post_as(&device, "/v1/msisdn/sms/verify_code", &json!({}))
+        .await;
     assert_error(&res, 400, 108);
     assert_eq!(res.json()["message"], "Missing code");
-    for bad in [json!("123456789"), json!(123456), json!("12345a"), json!(["123456"])] {
-        let res = app.post_as(&device, "/sms/verify_code", &json!({"code": bad})).await;
+    for bad in [
+        json!("123456789"),
+        json!(123456),
+        json!("12345a"),
+        json!(["123456"]),
+    ] {
+        let res = app
+            .post_as(&device, "/sms/verify_code", &json!({"code": bad}))
+            .await;
         assert_error(&res, 400, 107);
-        assert_eq!(res.json()["message"], "Code should be short (6 characters) or long (32 characters).");
+        assert_eq!(
+            res.json()["message"],
+            "Code should be short (6 characters) or long (32 characters)."
+        );
     }
 }
 
@@ -435,33 +655,63 @@ async fn verify_code_says_what_is_wrong_with_its_parameter() {
 
 #[tokio::test]
 async fn certificates_are_es256_with_the_configured_issuer() {
-    let app = TestApp::builder().var("MOBILEID_ISSUER", "mobileid.example.org").build().await;
+    let app = TestApp::builder()
+        .var("MOBILEID_ISSUER", "mobileid.example.org")
+        .build()
+        .await;
     let device = verified_device(&app, FR).await;
     // A forged Host header must not become the issuer (the original used it).
-    let mut req = device.request(&app.clock, Method::POST, "/v1/certificate/sign", Some(&json!({"publicKey": EC_KEY, "duration": 3600})));
-    req.headers_mut().insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
+    let mut req = device.request(
+        &app.clock,
+        Method::POST,
+        "/v1/certificate/sign",
+        Some(&json!({"publicKey": EC_KEY, "duration": 3600})),
+    );
+    req.headers_mut()
+        .insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
     let res = app.call(req).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.json());
     let cert = res.json()["cert"].as_str().unwrap().to_owned();
 
-    let jwks = app.send(Method::GET, "/.well-known/jwks.json", None).await.json();
+    let jwks = app
+        .send(Method::GET, "/.well-known/jwks.json", None)
+        .await
+        .json();
     let (header, claims) = verify_es256(&cert, &jwks).expect("verifies against the served key");
     assert_eq!(header["alg"], "ES256");
     assert_eq!(header["kid"], jwks["keys"][0]["kid"]);
     let now_ms = app.clock.now_secs_for_tests() * 1000;
     assert_eq!(claims["iss"], "mobileid.example.org");
     assert_eq!(claims["verifiedMSISDN"], FR);
-    assert_eq!(claims["public-key"], serde_json::from_str::<Value>(EC_KEY).unwrap());
-    assert!(claims["lastVerifiedAt"].is_i64(), "a number, in ms (the original's DynamoDB gave a string)");
+    assert_eq!(
+        claims["public-key"],
+        serde_json::from_str::<Value>(EC_KEY).unwrap()
+    );
+    assert!(
+        claims["lastVerifiedAt"].is_i64(),
+        "a number, in ms (the original's DynamoDB gave a string)"
+    );
     assert!((claims["iat"].as_i64().unwrap() - (now_ms - 10_000)).abs() < 2000);
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["lastAuthAt"].as_i64().unwrap(), 3_600_000);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["lastAuthAt"].as_i64().unwrap(),
+        3_600_000
+    );
     let email = claims["principal"]["email"].as_str().unwrap();
     assert!(email.ends_with("@mobileid.example.org"));
-    assert!(!email.contains("de70af88"), "not the original's MD5 uuid of the number");
+    assert!(
+        !email.contains("de70af88"),
+        "not the original's MD5 uuid of the number"
+    );
     // Stable per number: a second session for the same number gets the same principal.
     app.clock.advance_secs(30);
     let again = verified_device(&app, FR).await;
-    let res = app.post_as(&again, "/certificate/sign", &json!({"publicKey": serde_json::from_str::<Value>(EC_KEY).unwrap(), "duration": "60"})).await;
+    let res = app
+        .post_as(
+            &again,
+            "/certificate/sign",
+            &json!({"publicKey": serde_json::from_str::<Value>(EC_KEY).unwrap(), "duration": "60"}),
+        )
+        .await;
     let (_, claims2) = verify_es256(res.json()["cert"].as_str().unwrap(), &jwks).unwrap();
     assert_eq!(claims2["principal"], claims["principal"]);
 }
@@ -470,28 +720,54 @@ async fn certificates_are_es256_with_the_configured_issuer() {
 async fn certificate_durations_are_bounded() {
     let app = TestApp::new().await;
     let device = verified_device(&app, FR).await;
-    let res = app.post_as(&device, "/v1/certificate/sign", &json!({"publicKey": EC_KEY, "duration": 30 * 86_400})).await;
+    let res = app
+        .post_as(
+            &device,
+            "/v1/certificate/sign",
+            &json!({"publicKey": EC_KEY, "duration": 30 * 86_400}),
+        )
+        .await;
     let cert = res.json()["cert"].as_str().unwrap().to_owned();
     let payload = cert.split('.').nth(1).unwrap();
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["lastAuthAt"].as_i64().unwrap(), 86_400_000, "capped at 24 h");
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["lastAuthAt"].as_i64().unwrap(),
+        86_400_000,
+        "capped at 24 h"
+    );
 }
 
 #[tokio::test]
 async fn certificate_sign_says_what_is_wrong() {
     let app = TestApp::new().await;
     let fresh = app.register().await;
-    let res = app.post_as(&fresh, "/v1/certificate/sign", &json!({})).await;
+    let res = app
+        .post_as(&fresh, "/v1/certificate/sign", &json!({}))
+        .await;
     assert_error(&res, 400, 108);
     assert_eq!(res.json()["message"], "Missing duration,publicKey");
-    let unverified = app.post_as(&fresh, "/v1/certificate/sign", &json!({"publicKey": EC_KEY, "duration": 60})).await;
+    let unverified = app
+        .post_as(
+            &fresh,
+            "/v1/certificate/sign",
+            &json!({"publicKey": EC_KEY, "duration": 60}),
+        )
+        .await;
     assert_error(&unverified, 410, 111);
 
     let device = verified_device(&app, FR).await;
     for (body, status, errno) in [
         (json!({"publicKey": "{not json", "duration": 60}), 400, 106),
-        (json!({"publicKey": {"algorithm": "XX"}, "duration": 60}), 400, 107),
-        (json!({"publicKey": {"algorithm": "DS", "y": "1"}, "duration": 60}), 400, 107),
+        (
+            json!({"publicKey": {"algorithm": "XX"}, "duration": 60}),
+            400,
+            107,
+        ),
+        (
+            json!({"publicKey": {"algorithm": "DS", "y": "1"}, "duration": 60}),
+            400,
+            107,
+        ),
         (json!({"publicKey": 42, "duration": 60}), 400, 107),
         (json!({"publicKey": EC_KEY, "duration": "abc"}), 400, 107),
         (json!({"publicKey": EC_KEY, "duration": 0}), 400, 107),
@@ -501,7 +777,12 @@ async fn certificate_sign_says_what_is_wrong() {
         assert_error(&res, status, errno);
     }
     let rsa = json!({"publicKey": {"algorithm": "RS", "n": "123", "e": "65537"}, "duration": 60});
-    assert_eq!(app.post_as(&device, "/v1/certificate/sign", &rsa).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post_as(&device, "/v1/certificate/sign", &rsa)
+            .await
+            .status,
+        StatusCode::OK
+    );
 }
 
 // ---- SMS-MO+MT ---------------------------------------------------------------------------------
@@ -511,8 +792,20 @@ async fn momt_flow_learns_the_number_from_the_sender() {
     let app = TestApp::new().await;
     let device = app.register().await;
     let text = format!("/v1/msisdn/sms/momt/verify {}", device.id.to_hex());
-    let query = serde_urlencoded::to_string([("msisdn", "33623456789"), ("text", text.as_str()), ("network-code", "20801"), ("messageId", "m-1")]).unwrap();
-    let res = app.send(Method::GET, &format!("/sms/momt/?provider=nexmo&{query}"), None).await;
+    let query = serde_urlencoded::to_string([
+        ("msisdn", "33623456789"),
+        ("text", text.as_str()),
+        ("network-code", "20801"),
+        ("messageId", "m-1"),
+    ])
+    .unwrap();
+    let res = app
+        .send(
+            Method::GET,
+            &format!("/sms/momt/?provider=nexmo&{query}"),
+            None,
+        )
+        .await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.json(), json!({}));
     let code = app.last_code_to(FR).unwrap();
@@ -520,15 +813,33 @@ async fn momt_flow_learns_the_number_from_the_sender() {
     assert_eq!(app.sms_to(FR).last().unwrap(), &code);
     let verified = app.submit_code(&device, &code).await;
     assert_eq!(verified.json(), json!({"msisdn": FR}));
-    let cert = app.post_as(&device, "/v1/certificate/sign", &json!({"publicKey": EC_KEY, "duration": 60})).await;
-    let jwks = app.send(Method::GET, "/.well-known/jwks.json", None).await.json();
-    let (_, claims) = verify_es256(cert.json()["cert"].as_str().unwrap(), &jwks).expect("ES256 against the served key");
+    let cert = app
+        .post_as(
+            &device,
+            "/v1/certificate/sign",
+            &json!({"publicKey": EC_KEY, "duration": 60}),
+        )
+        .await;
+    let jwks = app
+        .send(Method::GET, "/.well-known/jwks.json", None)
+        .await
+        .json();
+    let (_, claims) = verify_es256(cert.json()["cert"].as_str().unwrap(), &jwks)
+        .expect("ES256 against the served key");
     assert_eq!(claims["verifiedMSISDN"], FR);
 
     // A callback for a text that is not for us, or a ping, still gets 200 (no retries).
-    let ping = app.send(Method::GET, "/v1/msisdn/sms/momt/nexmo", None).await;
+    let ping = app
+        .send(Method::GET, "/v1/msisdn/sms/momt/nexmo", None)
+        .await;
     assert_eq!(ping.status, StatusCode::OK);
-    let noise = app.send(Method::GET, "/v1/msisdn/sms/momt/nexmo?msisdn=33612345678&text=hello", None).await;
+    let noise = app
+        .send(
+            Method::GET,
+            "/v1/msisdn/sms/momt/nexmo?msisdn=33612345678&text=hello",
+            None,
+        )
+        .await;
     assert_eq!(noise.status, StatusCode::OK);
     assert!(app.sms_to("+33612345678").is_empty());
 }
@@ -542,14 +853,33 @@ async fn service_routes_answer() {
     assert_eq!(home["name"], "mobileid");
     assert_eq!(home["endpoint"], "http://127.0.0.1:8080");
     assert!(home["version"].is_string());
-    assert_eq!(app.send(Method::GET, "/__heartbeat__", None).await.json(), json!({"storage": true, "sms": true}));
-    assert_eq!(app.send(Method::GET, "/__lbheartbeat__", None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.send(Method::GET, "/__heartbeat__", None).await.json(),
+        json!({"storage": true, "sms": true})
+    );
+    assert_eq!(
+        app.send(Method::GET, "/__lbheartbeat__", None).await.status,
+        StatusCode::OK
+    );
     assert!(app.send(Method::GET, "/__version__", None).await.json()["version"].is_string());
-    let browserid = app.send(Method::GET, "/.well-known/browserid", None).await.json();
-    assert_eq!(browserid["authentication"], "/.well-known/browserid/warning.html");
+    let browserid = app
+        .send(Method::GET, "/.well-known/browserid", None)
+        .await
+        .json();
+    assert_eq!(
+        browserid["authentication"],
+        "/.well-known/browserid/warning.html"
+    );
     assert_eq!(browserid["public-key"]["alg"], "ES256");
-    let warning = app.send(Method::GET, "/.well-known/browserid/warning.html", None).await;
-    assert!(warning.header("content-type").unwrap().starts_with("text/html"));
+    let warning = app
+        .send(Method::GET, "/.well-known/browserid/warning.html", None)
+        .await;
+    assert!(
+        warning
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
 }
 
 #[tokio::test]
@@ -557,14 +887,21 @@ async fn sms_page_and_json_of_the_fake_gateway() {
     let app = TestApp::new().await;
     let device = app.register().await;
     app.ask_code(&device, FR, "208", true).await;
-    let list = app.send(Method::GET, "/__sms__/receive?to=33623456789", None).await.json();
+    let list = app
+        .send(Method::GET, "/__sms__/receive?to=33623456789", None)
+        .await
+        .json();
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["to"], "33623456789");
     assert_eq!(list[0]["from"], "Mozilla@");
     assert!(list[0]["timestamp"].is_i64());
     let page = app.send(Method::GET, "/__sms__/", None).await;
     assert!(String::from_utf8_lossy(&page.body).contains("fake SMS gateway"));
-    assert_error(&app.send(Method::GET, "/__sms__/receive", None).await, 400, 108);
+    assert_error(
+        &app.send(Method::GET, "/__sms__/receive", None).await,
+        400,
+        108,
+    );
 }
 
 #[tokio::test]
@@ -572,7 +909,17 @@ async fn handlers_that_panic_answer_json_500() {
     // No route panics on purpose; this checks the safety net on a route that receives a body
     // the JSON parser can't even start on (and that the process survives it).
     let app = TestApp::new().await;
-    let res = app.call(json_request(Method::POST, "/v1/msisdn/discover", Some("\u{0}".into()), None)).await;
+    let res = app
+        .call(json_request(
+            Method::POST,
+            "/v1/msisdn/discover",
+            Some("\u{0}".into()),
+            None,
+        ))
+        .await;
     assert_error(&res, 400, 106);
-    assert_eq!(app.send(Method::GET, "/__lbheartbeat__", None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.send(Method::GET, "/__lbheartbeat__", None).await.status,
+        StatusCode::OK
+    );
 }

@@ -393,7 +393,7 @@ fn parse_env(specs: &[String]) -> Result<Vec<(String, String)>, String> {
     specs
         .iter()
         .map(|spec| match spec.split_once('=') {
-            Some((k, _)) if k.is_empty() => Err(format!("--env {spec:?}: the name is empty")),
+            Some(("", _)) => Err(format!("--env {spec:?}: the name is empty")),
             Some((k, v)) => Ok((k.to_owned(), v.to_owned())),
             None => std::env::var(spec)
                 .map(|v| (spec.clone(), v))

@@ -38,7 +38,9 @@ async fn main() {
 async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Error>> {
     let default_url = format!("http://{}", args.listen);
     let settings = Settings::from_vars(|name| match name {
-        "MOBILEID_PUBLIC_URL" => std::env::var(name).ok().or_else(|| Some(default_url.clone())),
+        "MOBILEID_PUBLIC_URL" => std::env::var(name)
+            .ok()
+            .or_else(|| Some(default_url.clone())),
         _ => std::env::var(name).ok(),
     })?;
     let secrets = runtime::load_secrets(&settings, Host::Local).await?;
@@ -55,13 +57,21 @@ async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Err
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("mobileid-local listening on {url} (stage {stage}, {store_name})");
-    println!("  fake SMS gateway: {url}/__sms__/  (JSON: {url}/__sms__/receive?to=<number without +>)");
-    println!("  started in {} ms; Ctrl-C stops it", started.elapsed().as_millis());
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    println!(
+        "  fake SMS gateway: {url}/__sms__/  (JSON: {url}/__sms__/receive?to=<number without +>)"
+    );
+    println!(
+        "  started in {} ms; Ctrl-C stops it",
+        started.elapsed().as_millis()
+    );
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }
 

@@ -37,14 +37,18 @@ impl Authenticated {
             .and_then(|m| open(&self.hawk_id, Sealed::Msisdn, &m.sealed).ok())
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .and_then(|e164| Msisdn::parse(&e164).ok())
-            .ok_or_else(|| ApiError::expired("Unable to read the session's number: register again."))
+            .ok_or_else(|| {
+                ApiError::expired("Unable to read the session's number: register again.")
+            })
     }
 
     /// The route's answer, with the `Server-Authorization` header the client can check.
     pub fn respond(&self, result: Result<Response, ApiError>) -> Response {
         let mut response = result.unwrap_or_else(IntoResponse::into_response);
         if let Some(value) = &self.server_authorization {
-            response.headers_mut().insert("server-authorization", value.clone());
+            response
+                .headers_mut()
+                .insert("server-authorization", value.clone());
         }
         response
     }
@@ -59,13 +63,23 @@ impl FromRequest<AppState> for Authenticated {
         let limits = state.limits();
         let raw = RawBody::read(&parts.headers, body, limits.max_body_bytes).await?;
 
-        let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         let hawk = HawkHeader::parse(authorization).map_err(failure)?;
         let (host, port) = host_and_port(&parts.headers, state.settings.default_port)?;
         let path = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let request = SignedRequest { method: parts.method.as_str(), host: &host, port, path };
+        let request = SignedRequest {
+            method: parts.method.as_str(),
+            host: &host,
+            port,
+            path,
+        };
 
-        let hawk_id = hawk.hawk_id().ok_or_else(|| failure(HawkFailure::UnknownCredentials))?;
+        let hawk_id = hawk
+            .hawk_id()
+            .ok_or_else(|| failure(HawkFailure::UnknownCredentials))?;
         let session_key = state.ids.session_key(&hawk_id);
         let now = state.clock.now_secs();
         let session = state
@@ -119,7 +133,11 @@ impl FromRequest<AppState> for Authenticated {
 /// (`default_port` 443) the port is always 443, as behind the original's TLS load balancer.
 fn host_and_port(headers: &HeaderMap, default_port: u16) -> Result<(String, u16), ApiError> {
     let invalid = || {
-        ApiError::new(StatusCode::BAD_REQUEST, Errno::InvalidAuthToken, "Invalid Host header")
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Errno::InvalidAuthToken,
+            "Invalid Host header",
+        )
     };
     let host = headers
         .get(header::HOST)
@@ -133,7 +151,11 @@ fn host_and_port(headers: &HeaderMap, default_port: u16) -> Result<(String, u16)
         }
         _ => (host, None),
     };
-    let port = if default_port == 443 { 443 } else { port.unwrap_or(default_port) };
+    let port = if default_port == 443 {
+        443
+    } else {
+        port.unwrap_or(default_port)
+    };
     Ok((name.to_ascii_lowercase(), port))
 }
 
@@ -141,12 +163,20 @@ fn failure(f: HawkFailure) -> ApiError {
     let (message, challenge) = match f {
         HawkFailure::Missing => ("Missing Hawk authentication.", "Hawk".to_owned()),
         HawkFailure::Malformed => {
-            return ApiError::new(StatusCode::BAD_REQUEST, Errno::InvalidAuthToken, "Bad header format");
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                Errno::InvalidAuthToken,
+                "Bad header format",
+            );
         }
-        HawkFailure::UnknownCredentials => ("Unknown credentials", challenge("Unknown credentials")),
+        HawkFailure::UnknownCredentials => {
+            ("Unknown credentials", challenge("Unknown credentials"))
+        }
         HawkFailure::BadMac => ("Bad mac", challenge("Bad mac")),
         HawkFailure::BadPayloadHash => ("Bad payload hash", challenge("Bad payload hash")),
-        HawkFailure::MissingPayloadHash => ("Missing payload hash", challenge("Missing payload hash")),
+        HawkFailure::MissingPayloadHash => {
+            ("Missing payload hash", challenge("Missing payload hash"))
+        }
         HawkFailure::Replayed => ("Invalid nonce", challenge("Invalid nonce")),
         HawkFailure::Stale { now, tsm } => (
             "Stale timestamp",
@@ -173,10 +203,22 @@ mod tests {
 
     #[test]
     fn host_and_port_follow_the_original() {
-        assert_eq!(host_and_port(&headers("Example.com:8080"), 80).unwrap(), ("example.com".into(), 8080));
-        assert_eq!(host_and_port(&headers("example.com"), 80).unwrap(), ("example.com".into(), 80));
-        assert_eq!(host_and_port(&headers("example.com:8080"), 443).unwrap(), ("example.com".into(), 443));
-        assert_eq!(host_and_port(&headers("[::1]:9000"), 80).unwrap(), ("[::1]".into(), 9000));
+        assert_eq!(
+            host_and_port(&headers("Example.com:8080"), 80).unwrap(),
+            ("example.com".into(), 8080)
+        );
+        assert_eq!(
+            host_and_port(&headers("example.com"), 80).unwrap(),
+            ("example.com".into(), 80)
+        );
+        assert_eq!(
+            host_and_port(&headers("example.com:8080"), 443).unwrap(),
+            ("example.com".into(), 443)
+        );
+        assert_eq!(
+            host_and_port(&headers("[::1]:9000"), 80).unwrap(),
+            ("[::1]".into(), 9000)
+        );
         assert!(host_and_port(&headers("example.com:http"), 80).is_err());
         assert!(host_and_port(&HeaderMap::new(), 80).is_err());
     }

@@ -46,7 +46,10 @@ impl RawBody {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
-        Ok(RawBody { bytes, content_type })
+        Ok(RawBody {
+            bytes,
+            content_type,
+        })
     }
 
     /// Decodes the body as a JSON object, or as a form (the original accepted both).
@@ -58,13 +61,18 @@ impl RawBody {
         if mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
             let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&self.bytes)
                 .map_err(|_| ApiError::bad_json("The form body could not be decoded."))?;
-            let map = pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+            let map = pairs
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect();
             return Ok(Params(map));
         }
         match serde_json::from_slice::<Value>(&self.bytes) {
             Ok(Value::Object(map)) => Ok(Params(map)),
             Ok(_) => Err(ApiError::bad_json("The body must be a JSON object.")),
-            Err(e) => Err(ApiError::bad_json(format!("The body is not valid JSON: {e}."))),
+            Err(e) => Err(ApiError::bad_json(format!(
+                "The body is not valid JSON: {e}."
+            ))),
         }
     }
 }
@@ -83,8 +91,16 @@ pub fn check_accept(headers: &HeaderMap) -> Result<(), ApiError> {
         return Ok(());
     };
     let accepts_json = accept.split(',').any(|range| {
-        let mime = range.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        matches!(mime.as_str(), "application/json" | "application/*" | "*/*" | "")
+        let mime = range
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        matches!(
+            mime.as_str(),
+            "application/json" | "application/*" | "*/*" | ""
+        )
     });
     if accepts_json {
         Ok(())
@@ -122,7 +138,11 @@ impl Params {
                 Some(_) => false,
             })
             .collect();
-        if missing.is_empty() { Ok(()) } else { Err(ApiError::missing(&missing)) }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::missing(&missing))
+        }
     }
 
     /// The value of `name` if it is a string.
@@ -157,26 +177,53 @@ mod tests {
     fn require_lists_missing_names_in_order() {
         let p = params(json!({"a": "x", "b": null, "c": ""}));
         assert_eq!(p.require(&["a"]), Ok(()));
-        assert_eq!(p.require(&["d", "b", "c", "a"]).unwrap_err().message, "Missing d,b,c");
+        assert_eq!(
+            p.require(&["d", "b", "c", "a"]).unwrap_err().message,
+            "Missing d,b,c"
+        );
         // A present non-string value is not "missing" (its route says it is invalid).
         assert_eq!(params(json!({"mcc": 208})).require(&["mcc"]), Ok(()));
     }
 
     #[test]
     fn json_form_and_empty_bodies_decode() {
-        let raw = |ct: &str, b: &'static str| RawBody { bytes: Bytes::from(b), content_type: ct.into() };
-        assert_eq!(raw("application/json", r#"{"mcc":"208"}"#).params().unwrap().str("mcc"), Some("208"));
-        assert_eq!(raw("application/x-www-form-urlencoded", "mcc=208&x=a%20b").params().unwrap().str("x"), Some("a b"));
+        let raw = |ct: &str, b: &'static str| RawBody {
+            bytes: Bytes::from(b),
+            content_type: ct.into(),
+        };
+        assert_eq!(
+            raw("application/json", r#"{"mcc":"208"}"#)
+                .params()
+                .unwrap()
+                .str("mcc"),
+            Some("208")
+        );
+        assert_eq!(
+            raw("application/x-www-form-urlencoded", "mcc=208&x=a%20b")
+                .params()
+                .unwrap()
+                .str("x"),
+            Some("a b")
+        );
         assert!(raw("", "  ").params().unwrap().0.is_empty());
-        assert_eq!(raw("application/json", "[1]").params().unwrap_err().errno, Errno::BadJson);
-        assert_eq!(raw("application/json", "{bad").params().unwrap_err().errno, Errno::BadJson);
+        assert_eq!(
+            raw("application/json", "[1]").params().unwrap_err().errno,
+            Errno::BadJson
+        );
+        assert_eq!(
+            raw("application/json", "{bad").params().unwrap_err().errno,
+            Errno::BadJson
+        );
     }
 
     #[test]
     fn accept_must_allow_json() {
         let mut h = HeaderMap::new();
         assert!(check_accept(&h).is_ok());
-        h.insert(header::ACCEPT, "text/html, application/json;q=0.5".parse().unwrap());
+        h.insert(
+            header::ACCEPT,
+            "text/html, application/json;q=0.5".parse().unwrap(),
+        );
         assert!(check_accept(&h).is_ok());
         h.insert(header::ACCEPT, "text/html".parse().unwrap());
         assert_eq!(check_accept(&h).unwrap_err().status.as_u16(), 406);

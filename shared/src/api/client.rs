@@ -18,7 +18,9 @@ pub fn client_ip(extensions: &Extensions) -> Option<IpAddr> {
         };
         return source.and_then(|ip| ip.parse().ok());
     }
-    extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip())
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
 }
 
 /// Extractor for routes without Hawk that still need the client's address.
@@ -27,7 +29,10 @@ pub struct ClientIp(pub Option<IpAddr>);
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
         Ok(ClientIp(client_ip(&parts.extensions)))
     }
 }

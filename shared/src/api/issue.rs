@@ -4,7 +4,7 @@
 
 use super::AppState;
 use super::limits::Limiter;
-use crate::crypto::{SessionKey, Sealed, seal};
+use crate::crypto::{Sealed, SessionKey, seal};
 use crate::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn, VerificationCode};
 use crate::error::ApiError;
 use crate::sms::{OutboundSms, text};
@@ -75,7 +75,12 @@ pub async fn issue_and_send(state: &AppState, req: CodeRequest<'_>) -> Result<()
     };
     let bound = BoundMsisdn {
         mac: state.ids.msisdn_mac(req.msisdn),
-        sealed: seal(req.hawk_id, Sealed::Msisdn, req.msisdn.e164().as_bytes(), state.rng.as_ref()),
+        sealed: seal(
+            req.hawk_id,
+            Sealed::Msisdn,
+            req.msisdn.e164().as_bytes(),
+            state.rng.as_ref(),
+        ),
     };
     let outcome = state
         .store
@@ -108,7 +113,10 @@ pub async fn issue_and_send(state: &AppState, req: CodeRequest<'_>) -> Result<()
         Err(e) => {
             tracing::error!(number = %tag, error = %e, "SMS could not be sent; code withdrawn");
             // Best effort: if this fails too, the code is still unknown to anyone.
-            let _ = state.store.withdraw_code(req.session_key, &pending.mac).await;
+            let _ = state
+                .store
+                .withdraw_code(req.session_key, &pending.mac)
+                .await;
             Err(IssueError::Api(ApiError::backend(
                 state.limits().retry_after_secs,
                 "Service Unavailable: the SMS could not be sent; retry later.",

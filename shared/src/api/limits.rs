@@ -31,12 +31,18 @@ pub struct Limiter<'a> {
 
 impl<'a> Limiter<'a> {
     pub fn new(state: &'a AppState) -> Self {
-        Limiter { state, now: state.clock.now_secs() }
+        Limiter {
+            state,
+            now: state.clock.now_secs(),
+        }
     }
 
     fn key(&self, w: &Window<'_>) -> (String, i64) {
         let start = self.now - self.now.rem_euclid(w.window_secs);
-        (format!("rl#{}#{}#{start}", w.name, w.subject), start + w.window_secs)
+        (
+            format!("rl#{}#{}#{start}", w.name, w.subject),
+            start + w.window_secs,
+        )
     }
 
     /// Counts one event; refuses it if it goes over the limit.
@@ -68,7 +74,11 @@ impl<'a> Limiter<'a> {
             return Ok(());
         }
         tracing::warn!(limit = w.name, "rate limit reached");
-        Err(ApiError::too_many(w.errno, (window_end - self.now) as u64, w.message))
+        Err(ApiError::too_many(
+            w.errno,
+            (window_end - self.now) as u64,
+            w.message,
+        ))
     }
 
     /// Registrations and sends from one client address, per minute and per hour.
@@ -79,14 +89,32 @@ impl<'a> Limiter<'a> {
         const MSG: &str = "Too many requests from this address: retry later.";
         // Independent windows: counted concurrently (one store round trip of latency, not two).
         tokio::try_join!(
-            self.hit(Window { name: "ip-minute", subject: &subject, max: l.requests_per_ip_per_minute, window_secs: 60, errno: Errno::TooManyForClient, message: MSG }),
-            self.hit(Window { name: "ip-hour", subject: &subject, max: l.requests_per_ip_per_hour, window_secs: 3600, errno: Errno::TooManyForClient, message: MSG }),
+            self.hit(Window {
+                name: "ip-minute",
+                subject: &subject,
+                max: l.requests_per_ip_per_minute,
+                window_secs: 60,
+                errno: Errno::TooManyForClient,
+                message: MSG
+            }),
+            self.hit(Window {
+                name: "ip-hour",
+                subject: &subject,
+                max: l.requests_per_ip_per_hour,
+                window_secs: 3600,
+                errno: Errno::TooManyForClient,
+                message: MSG
+            }),
         )
         .map(|_| ())
     }
 
     /// Short-code SMS per session (each costs money and a person's attention).
-    pub async fn short_sends(&self, session: &SessionKey, session_expires_at: i64) -> Result<(), ApiError> {
+    pub async fn short_sends(
+        &self,
+        session: &SessionKey,
+        session_expires_at: i64,
+    ) -> Result<(), ApiError> {
         let l = self.state.limits();
         let window = (session_expires_at - self.now).max(1);
         // A window that ends with the session: the count never resets while it lives.
@@ -114,9 +142,30 @@ impl<'a> Limiter<'a> {
         let number = self.state.ids.msisdn_mac(msisdn);
         let prefix = self.state.ids.prefix_mac(msisdn);
         tokio::try_join!(
-            self.hit(Window { name: "number-interval", subject: &number, max: 1, window_secs: l.send_interval_per_number_secs, errno: Errno::TooManyForNumber, message: "A code was just sent to this number: wait before asking again." }),
-            self.hit(Window { name: "number-10min", subject: &number, max: l.sends_per_number_per_10_min, window_secs: 600, errno: Errno::TooManyForNumber, message: "Too many codes sent to this number: retry later." }),
-            self.hit(Window { name: "prefix-hour", subject: &prefix, max: l.sends_per_prefix_per_hour, window_secs: 3600, errno: Errno::TooManyForNumber, message: "Too many codes sent to this number range: retry later." }),
+            self.hit(Window {
+                name: "number-interval",
+                subject: &number,
+                max: 1,
+                window_secs: l.send_interval_per_number_secs,
+                errno: Errno::TooManyForNumber,
+                message: "A code was just sent to this number: wait before asking again."
+            }),
+            self.hit(Window {
+                name: "number-10min",
+                subject: &number,
+                max: l.sends_per_number_per_10_min,
+                window_secs: 600,
+                errno: Errno::TooManyForNumber,
+                message: "Too many codes sent to this number: retry later."
+            }),
+            self.hit(Window {
+                name: "prefix-hour",
+                subject: &prefix,
+                max: l.sends_per_prefix_per_hour,
+                window_secs: 3600,
+                errno: Errno::TooManyForNumber,
+                message: "Too many codes sent to this number range: retry later."
+            }),
         )
         .map(|_| ())
     }
@@ -124,7 +173,14 @@ impl<'a> Limiter<'a> {
     /// The per-country daily cap: past it, the stage sends nothing more to that country today.
     pub async fn country(&self, country: &Country) -> Result<(), ApiError> {
         let cap = self.state.settings.stage.daily_cap(country);
-        let w = Window { name: "country-day", subject: &country.name, max: cap, window_secs: 86_400, errno: Errno::TooManyForCountry, message: "Too many SMS to this country today: retry tomorrow." };
+        let w = Window {
+            name: "country-day",
+            subject: &country.name,
+            max: cap,
+            window_secs: 86_400,
+            errno: Errno::TooManyForCountry,
+            message: "Too many SMS to this country today: retry tomorrow.",
+        };
         let result = self.hit(w).await;
         if let Err(e) = &result
             && e.errno == Errno::TooManyForCountry
@@ -142,9 +198,15 @@ impl<'a> Limiter<'a> {
 
     pub async fn count_wrong_try(&self, number_mac: &str) -> Result<(), ApiError> {
         // Counting is what matters here; the refusal comes with the next check.
-        self.hit(self.wrong_tries_window(number_mac)).await.or_else(|e| {
-            if e.status == http::StatusCode::TOO_MANY_REQUESTS { Ok(()) } else { Err(e) }
-        })
+        self.hit(self.wrong_tries_window(number_mac))
+            .await
+            .or_else(|e| {
+                if e.status == http::StatusCode::TOO_MANY_REQUESTS {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
     }
 
     fn wrong_tries_window<'s>(&self, number_mac: &'s str) -> Window<'s> {

@@ -53,7 +53,10 @@ impl Services {
     /// A store failure as the client sees it: 503/201 with Retry-After (never 401 or 500).
     pub fn store_error(&self, e: StoreError) -> ApiError {
         tracing::error!(error = %e, "store failure");
-        ApiError::backend(self.limits().retry_after_secs, "Service Unavailable: storage is not answering; retry later.")
+        ApiError::backend(
+            self.limits().retry_after_secs,
+            "Service Unavailable: storage is not answering; retry later.",
+        )
     }
 }
 
@@ -68,7 +71,10 @@ pub fn start_verification_router(state: AppState) -> Router {
 /// `inbound-sms`: the provider's webhook; on stages with the fake gateway, also its read
 /// endpoint (the function URL is the stack's one public URL outside the API).
 pub fn inbound_sms_router(state: AppState) -> Router {
-    finish(routes::inbound::routes().merge(routes::fake_sms::read_routes()), state)
+    finish(
+        routes::inbound::routes().merge(routes::fake_sms::read_routes()),
+        state,
+    )
 }
 
 /// `verify-code`: sms/verify_code.
@@ -104,11 +110,18 @@ fn finish(routes: Router<AppState>, state: AppState) -> Router {
             (state.clone(), in_flight),
             shed_load,
         ))
-        .layer(axum::middleware::map_response_with_state(state.clone(), add_timestamp))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            add_timestamp,
+        ))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
-            ApiError::new(http::StatusCode::INTERNAL_SERVER_ERROR, Errno::Unknown, "Internal error.")
-                .into_response()
+            ApiError::new(
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                Errno::Unknown,
+                "Internal error.",
+            )
+            .into_response()
         }))
         .with_state(state)
 }
@@ -124,8 +137,11 @@ async fn shed_load(
     if in_flight.fetch_add(1, Ordering::SeqCst) >= max {
         in_flight.fetch_sub(1, Ordering::SeqCst);
         tracing::warn!(max, "shedding load");
-        return ApiError::backend(state.limits().retry_after_secs, "Service Unavailable: overloaded; retry later.")
-            .into_response();
+        return ApiError::backend(
+            state.limits().retry_after_secs,
+            "Service Unavailable: overloaded; retry later.",
+        )
+        .into_response();
     }
     // Decrements even if the handler panics or the client goes away mid-request.
     struct Release(Arc<AtomicUsize>);

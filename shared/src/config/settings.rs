@@ -74,12 +74,18 @@ impl Settings {
             .trim_end_matches('/')
             .to_owned();
         let (scheme, authority) = public_url.split_once("://").ok_or_else(|| {
-            ConfigError::new(format!("MOBILEID_PUBLIC_URL {public_url:?} is not an http(s) URL"))
+            ConfigError::new(format!(
+                "MOBILEID_PUBLIC_URL {public_url:?} is not an http(s) URL"
+            ))
         })?;
         let default_port = match scheme {
             "https" => 443,
             "http" => 80,
-            _ => return Err(ConfigError::new("MOBILEID_PUBLIC_URL must start with http:// or https://")),
+            _ => {
+                return Err(ConfigError::new(
+                    "MOBILEID_PUBLIC_URL must start with http:// or https://",
+                ));
+            }
         };
         let issuer = get("MOBILEID_ISSUER").unwrap_or_else(|| authority.to_owned());
         let store = match get("MOBILEID_STORE").as_deref() {
@@ -97,7 +103,8 @@ impl Settings {
         };
         let number = |name: &str, default: u64| -> Result<u64, ConfigError> {
             get(name).map_or(Ok(default), |v| {
-                v.parse().map_err(|_| ConfigError::new(format!("{name}={v:?} is not a number")))
+                v.parse()
+                    .map_err(|_| ConfigError::new(format!("{name}={v:?} is not a number")))
             })
         };
         Ok(Settings {
@@ -132,8 +139,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_vars(|k| map.get(k).cloned())
     }
 
@@ -149,8 +158,11 @@ mod tests {
 
     #[test]
     fn https_public_url_means_port_443_and_issuer_from_its_host() {
-        let s = settings(&[("MOBILEID_PUBLIC_URL", "https://mobileid.example.com/"), ("MOBILEID_STAGE", "production")])
-            .unwrap();
+        let s = settings(&[
+            ("MOBILEID_PUBLIC_URL", "https://mobileid.example.com/"),
+            ("MOBILEID_STAGE", "production"),
+        ])
+        .unwrap();
         assert_eq!(s.default_port, 443);
         assert_eq!(s.issuer, "mobileid.example.com");
         assert_eq!(s.public_url, "https://mobileid.example.com");
@@ -161,7 +173,14 @@ mod tests {
         let s = settings(&[("MOBILEID_FAKE_SMS_TOKEN", "tok-123")]).unwrap();
         let token = s.fake_sms_token.expect("set");
         assert!(token.admits(Some("Bearer tok-123")));
-        for wrong in [None, Some(""), Some("Bearer "), Some("Bearer tok-12"), Some("tok-123"), Some("Basic tok-123")] {
+        for wrong in [
+            None,
+            Some(""),
+            Some("Bearer "),
+            Some("Bearer tok-12"),
+            Some("tok-123"),
+            Some("Basic tok-123"),
+        ] {
             assert!(!token.admits(wrong), "{wrong:?}");
         }
         assert!(!format!("{token:?}").contains("tok-123"));
@@ -170,9 +189,24 @@ mod tests {
 
     #[test]
     fn bad_values_say_which_variable() {
-        assert!(settings(&[("MOBILEID_STORE", "redis")]).unwrap_err().0.contains("MOBILEID_STORE"));
-        assert!(settings(&[("MOBILEID_STAGE", "qa")]).unwrap_err().0.contains("unknown stage"));
+        assert!(
+            settings(&[("MOBILEID_STORE", "redis")])
+                .unwrap_err()
+                .0
+                .contains("MOBILEID_STORE")
+        );
+        assert!(
+            settings(&[("MOBILEID_STAGE", "qa")])
+                .unwrap_err()
+                .0
+                .contains("unknown stage")
+        );
         assert!(settings(&[("MOBILEID_PUBLIC_URL", "ftp://x")]).is_err());
-        assert!(settings(&[("MOBILEID_SMS_ATTEMPTS", "many")]).unwrap_err().0.contains("MOBILEID_SMS_ATTEMPTS"));
+        assert!(
+            settings(&[("MOBILEID_SMS_ATTEMPTS", "many")])
+                .unwrap_err()
+                .0
+                .contains("MOBILEID_SMS_ATTEMPTS")
+        );
     }
 }

@@ -12,9 +12,18 @@ use crate::domain::{Mcc, Mnc, Msisdn};
 /// The stages this build knows, with their files.
 const STAGE_FILES: [(&str, &str); 4] = [
     ("dev", include_str!("../../../infra/stages/dev.toml")),
-    ("load-stage", include_str!("../../../infra/stages/load-stage.toml")),
-    ("production", include_str!("../../../infra/stages/production.toml")),
-    ("real-stage", include_str!("../../../infra/stages/real-stage.toml")),
+    (
+        "load-stage",
+        include_str!("../../../infra/stages/load-stage.toml"),
+    ),
+    (
+        "production",
+        include_str!("../../../infra/stages/production.toml"),
+    ),
+    (
+        "real-stage",
+        include_str!("../../../infra/stages/real-stage.toml"),
+    ),
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -122,10 +131,16 @@ impl Default for Limits {
 impl StageTable {
     /// The table of a known stage.
     pub fn load(stage: &str) -> Result<Self, ConfigError> {
-        let (_, text) = STAGE_FILES.iter().find(|(name, _)| *name == stage).ok_or_else(|| {
-            let names: Vec<_> = STAGE_FILES.iter().map(|(n, _)| *n).collect();
-            ConfigError::new(format!("unknown stage {stage:?}; known stages: {}", names.join(", ")))
-        })?;
+        let (_, text) = STAGE_FILES
+            .iter()
+            .find(|(name, _)| *name == stage)
+            .ok_or_else(|| {
+                let names: Vec<_> = STAGE_FILES.iter().map(|(n, _)| *n).collect();
+                ConfigError::new(format!(
+                    "unknown stage {stage:?}; known stages: {}",
+                    names.join(", ")
+                ))
+            })?;
         let table = Self::parse(text)?;
         if table.stage != stage {
             return Err(ConfigError::new(format!(
@@ -170,7 +185,10 @@ impl StageTable {
             }
             for r in &c.regions {
                 if r.len() != 2 || !r.bytes().all(|b| b.is_ascii_uppercase()) {
-                    return fail(format!("country {}: region {r:?} is not ISO alpha-2", c.name));
+                    return fail(format!(
+                        "country {}: region {r:?} is not ISO alpha-2",
+                        c.name
+                    ));
                 }
             }
         }
@@ -178,13 +196,18 @@ impl StageTable {
             for key in map.keys() {
                 let ok = matches!(key.len(), 3 | 5 | 6) && key.bytes().all(|b| b.is_ascii_digit());
                 if !ok {
-                    return fail(format!("senders.{kind} key {key:?} is not <mcc> or <mcc><mnc>"));
+                    return fail(format!(
+                        "senders.{kind} key {key:?} is not <mcc> or <mcc><mnc>"
+                    ));
                 }
             }
         }
         for t in &self.test_numbers {
             if Msisdn::parse(&t.msisdn).is_err() {
-                return fail(format!("test number {} is not a valid mobile number", t.msisdn));
+                return fail(format!(
+                    "test number {} is not a valid mobile number",
+                    t.msisdn
+                ));
             }
             if t.code.len() != 6 || !t.code.bytes().all(|b| b.is_ascii_digit()) {
                 return fail(format!("test number {}: code must be 6 digits", t.msisdn));
@@ -198,7 +221,9 @@ impl StageTable {
         }
         let l = &self.limits;
         if l.code_ttl_secs <= 0 || l.code_ttl_secs > 600 {
-            return fail("limits.code_ttl_secs must be 1..=600 (NIST SP 800-63B: 10 minutes)".into());
+            return fail(
+                "limits.code_ttl_secs must be 1..=600 (NIST SP 800-63B: 10 minutes)".into(),
+            );
         }
         if l.wrong_tries_per_code == 0 || l.max_certificate_secs <= 0 || l.hawk_skew_secs <= 0 {
             return fail("limits must be positive".into());
@@ -219,11 +244,15 @@ impl StageTable {
     }
 
     pub fn country_of_mcc(&self, mcc: &Mcc) -> Option<&Country> {
-        self.countries.iter().find(|c| c.mccs.iter().any(|m| m == mcc.as_str()))
+        self.countries
+            .iter()
+            .find(|c| c.mccs.iter().any(|m| m == mcc.as_str()))
     }
 
     pub fn country_of_number(&self, msisdn: &Msisdn) -> Option<&Country> {
-        self.countries.iter().find(|c| c.regions.iter().any(|r| r == msisdn.region()))
+        self.countries
+            .iter()
+            .find(|c| c.regions.iter().any(|r| r == msisdn.region()))
     }
 
     /// The MCC to use for a number when the network did not say (first MCC of its country).
@@ -241,7 +270,9 @@ impl StageTable {
     }
 
     pub fn daily_cap(&self, country: &Country) -> u64 {
-        country.daily_sms_cap.unwrap_or(self.limits.sms_per_country_per_day)
+        country
+            .daily_sms_cap
+            .unwrap_or(self.limits.sms_per_country_per_day)
     }
 }
 
@@ -266,20 +297,33 @@ mod tests {
 
     #[test]
     fn stages_serve_the_designed_countries() {
-        let usa = ["302", "310", "311", "312", "313", "314", "315", "316", "332", "544"];
+        let usa = [
+            "302", "310", "311", "312", "313", "314", "315", "316", "332", "544",
+        ];
         for stage in ["dev", "load-stage", "production", "real-stage"] {
             let t = StageTable::load(stage).unwrap();
             for mcc in usa {
-                assert!(t.country_of_mcc(&Mcc::parse(mcc).unwrap()).is_some(), "{stage} {mcc}");
+                assert!(
+                    t.country_of_mcc(&Mcc::parse(mcc).unwrap()).is_some(),
+                    "{stage} {mcc}"
+                );
             }
         }
         let dev = StageTable::load("dev").unwrap();
-        for mcc in ["208", "308", "340", "543", "546", "547", "647", "742", "214"] {
-            assert!(dev.country_of_mcc(&Mcc::parse(mcc).unwrap()).is_some(), "dev {mcc}");
+        for mcc in [
+            "208", "308", "340", "543", "546", "547", "647", "742", "214",
+        ] {
+            assert!(
+                dev.country_of_mcc(&Mcc::parse(mcc).unwrap()).is_some(),
+                "dev {mcc}"
+            );
         }
         let prod = StageTable::load("production").unwrap();
         assert!(prod.country_of_mcc(&Mcc::parse("208").unwrap()).is_none());
-        assert_eq!(StageTable::load("load-stage").unwrap().sms_providers, ["outbox"]);
+        assert_eq!(
+            StageTable::load("load-stage").unwrap().sms_providers,
+            ["outbox"]
+        );
         assert!(prod.test_numbers.is_empty());
     }
 
@@ -303,23 +347,37 @@ mccs = ["208"]
         let t = StageTable::parse(MINIMAL).unwrap();
         let mcc = |s| Mcc::parse(s).unwrap();
         assert_eq!(t.mt_sender(&mcc("214"), Mnc::parse("07").as_ref()), "1234");
-        assert_eq!(t.mt_sender(&mcc("208"), Mnc::parse("10").as_ref()), "+33700000001");
+        assert_eq!(
+            t.mt_sender(&mcc("208"), Mnc::parse("10").as_ref()),
+            "+33700000001"
+        );
         assert_eq!(t.mt_sender(&mcc("208"), None), "+33700000001");
         assert_eq!(t.mt_sender(&mcc("514"), None), "Mozilla@");
         assert_eq!(t.mo_verifier(&mcc("514"), None), Some("456"));
-        let no_mo = StageTable::parse(&MINIMAL.replace("mo_default = \"456\"", "mo_default = \"\""))
-            .unwrap();
+        let no_mo =
+            StageTable::parse(&MINIMAL.replace("mo_default = \"456\"", "mo_default = \"\""))
+                .unwrap();
         assert_eq!(no_mo.mo_verifier(&mcc("514"), None), None);
     }
 
     #[test]
     fn mistakes_are_reported_clearly() {
         let bad_mcc = MINIMAL.replace("mccs = [\"208\"]", "mccs = [\"2O8\"]");
-        assert!(StageTable::parse(&bad_mcc).unwrap_err().0.contains("MCC \"2O8\""));
+        assert!(
+            StageTable::parse(&bad_mcc)
+                .unwrap_err()
+                .0
+                .contains("MCC \"2O8\"")
+        );
         let typo = MINIMAL.replace("mt_default", "mt_defualt");
         assert!(StageTable::parse(&typo).is_err());
         let provider = MINIMAL.replace("[\"outbox\"]", "[\"carrier-pigeon\"]");
-        assert!(StageTable::parse(&provider).unwrap_err().0.contains("carrier-pigeon"));
+        assert!(
+            StageTable::parse(&provider)
+                .unwrap_err()
+                .0
+                .contains("carrier-pigeon")
+        );
     }
 
     #[test]
@@ -328,8 +386,12 @@ mccs = ["208"]
             + "[[test_numbers]]\nmsisdn = \"+33612345678\"\ncode = \"123456\"\n";
         let err = StageTable::parse(&prod).unwrap_err();
         assert!(err.0.contains("not allowed in production"), "{err}");
-        let dev = MINIMAL.to_owned() + "[[test_numbers]]\nmsisdn = \"+33612345678\"\ncode = \"123456\"\n";
+        let dev =
+            MINIMAL.to_owned() + "[[test_numbers]]\nmsisdn = \"+33612345678\"\ncode = \"123456\"\n";
         let t = StageTable::parse(&dev).unwrap();
-        assert_eq!(t.test_code_for(&Msisdn::parse("+33612345678").unwrap()), Some("123456"));
+        assert_eq!(
+            t.test_code_for(&Msisdn::parse("+33612345678").unwrap()),
+            Some("123456")
+        );
     }
 }

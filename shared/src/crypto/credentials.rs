@@ -45,7 +45,8 @@ impl fmt::Debug for AuthKey {
 pub fn derive_credentials(token: &SessionToken) -> (HawkId, AuthKey) {
     let hk = Hkdf::<Sha256>::new(None, token.as_bytes());
     let mut okm = [0u8; 64];
-    hk.expand(INFO, &mut okm).expect("64 bytes is a valid HKDF-SHA256 length");
+    hk.expand(INFO, &mut okm)
+        .expect("64 bytes is a valid HKDF-SHA256 length");
     let mut id = [0u8; 32];
     let mut key = [0u8; 32];
     id.copy_from_slice(&okm[..32]);
@@ -60,10 +61,9 @@ mod tests {
     /// The reference vector of the original service (msisdn-gateway-behaviour.md §3.7).
     #[test]
     fn reference_vector() {
-        let token = SessionToken::parse(
-            "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf",
-        )
-        .unwrap();
+        let token =
+            SessionToken::parse("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf")
+                .unwrap();
         let (id, key) = derive_credentials(&token);
         assert_eq!(
             id.to_hex(),

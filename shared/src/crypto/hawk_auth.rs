@@ -51,7 +51,10 @@ pub enum HawkFailure {
     /// The stage requires a payload hash and the header has none.
     MissingPayloadHash,
     /// The timestamp is outside the allowed skew; carries the server time and its MAC.
-    Stale { now: i64, tsm: String },
+    Stale {
+        now: i64,
+        tsm: String,
+    },
     /// The (id, nonce) pair was already used.
     Replayed,
 }
@@ -68,12 +71,18 @@ impl HawkHeader {
             return Err(HawkFailure::Malformed);
         }
         let header = hawk::Header::from_str(rest).map_err(|_| HawkFailure::Malformed)?;
-        let (Some(id), Some(ts), Some(nonce), Some(_)) =
-            (header.id.clone(), header.ts, header.nonce.clone(), header.mac.as_ref())
-        else {
+        let (Some(id), Some(ts), Some(nonce), Some(_)) = (
+            header.id.clone(),
+            header.ts,
+            header.nonce.clone(),
+            header.mac.as_ref(),
+        ) else {
             return Err(HawkFailure::Malformed);
         };
-        let ts = ts.duration_since(UNIX_EPOCH).map_err(|_| HawkFailure::Malformed)?.as_secs();
+        let ts = ts
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| HawkFailure::Malformed)?
+            .as_secs();
         Ok(HawkHeader {
             id,
             ts: i64::try_from(ts).map_err(|_| HawkFailure::Malformed)?,
@@ -95,8 +104,9 @@ impl HawkHeader {
         body: Option<(&str, &[u8])>,
         require_hash: bool,
     ) -> Result<(), HawkFailure> {
-        let req = hawk::RequestBuilder::new(request.method, request.host, request.port, request.path)
-            .request();
+        let req =
+            hawk::RequestBuilder::new(request.method, request.host, request.port, request.path)
+                .request();
         if !req.validate_header(&self.header, &key.hawk_key(), Duration::MAX) {
             return Err(HawkFailure::BadMac);
         }
@@ -116,7 +126,12 @@ impl HawkHeader {
 
     /// The timestamp must be within `skew_secs` of now; otherwise the client gets the server's
     /// time (and its MAC, `tsm`) to correct its clock.
-    pub fn check_timestamp(&self, key: &AuthKey, now: i64, skew_secs: i64) -> Result<(), HawkFailure> {
+    pub fn check_timestamp(
+        &self,
+        key: &AuthKey,
+        now: i64,
+        skew_secs: i64,
+    ) -> Result<(), HawkFailure> {
         if (self.ts - now).abs() > skew_secs {
             return Err(HawkFailure::Stale {
                 now,
@@ -127,9 +142,14 @@ impl HawkHeader {
     }
 
     /// The `Server-Authorization` value: a `hawk.1.response` MAC over the request's artifacts.
-    pub fn server_authorization(&self, key: &AuthKey, request: &SignedRequest<'_>) -> Option<String> {
-        let req = hawk::RequestBuilder::new(request.method, request.host, request.port, request.path)
-            .request();
+    pub fn server_authorization(
+        &self,
+        key: &AuthKey,
+        request: &SignedRequest<'_>,
+    ) -> Option<String> {
+        let req =
+            hawk::RequestBuilder::new(request.method, request.host, request.port, request.path)
+                .request();
         let response = req.make_response_builder(&self.header).response();
         let header = response.make_header(&key.hawk_key()).ok()?;
         Some(format!("Hawk {header}"))
@@ -144,10 +164,20 @@ fn ts_overflows(attributes: &str) -> bool {
     let mut rest = attributes;
     loop {
         rest = rest.trim_start_matches(|c: char| c == ',' || c.is_whitespace());
-        let Some(eq) = rest.find('=') else { return false };
-        let Some(value) = rest[eq + 1..].trim_start().strip_prefix('"') else { return false };
-        let Some(end) = value.find('"') else { return false };
-        if rest[..eq].trim() == "ts" && value[..end].parse::<u64>().is_ok_and(|ts| ts > i64::MAX as u64) {
+        let Some(eq) = rest.find('=') else {
+            return false;
+        };
+        let Some(value) = rest[eq + 1..].trim_start().strip_prefix('"') else {
+            return false;
+        };
+        let Some(end) = value.find('"') else {
+            return false;
+        };
+        if rest[..eq].trim() == "ts"
+            && value[..end]
+                .parse::<u64>()
+                .is_ok_and(|ts| ts > i64::MAX as u64)
+        {
             return true;
         }
         rest = &value[end + 1..];
@@ -157,7 +187,12 @@ fn ts_overflows(attributes: &str) -> bool {
 /// Hawk's payload hash: SHA-256 over `hawk.1.payload\n{content-type}\n{body}\n`, where the
 /// content type is lower-cased and stripped of its parameters.
 pub fn payload_hash(content_type: &str, body: &[u8]) -> Vec<u8> {
-    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     hawk::PayloadHasher::hash(mime.as_bytes(), hawk::DigestAlgorithm::Sha256, body)
         .expect("SHA-256 hashing cannot fail")
 }
@@ -201,10 +236,9 @@ mod tests {
     use crate::domain::SessionToken;
 
     fn reference_credentials() -> (HawkId, AuthKey) {
-        let token = SessionToken::parse(
-            "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf",
-        )
-        .unwrap();
+        let token =
+            SessionToken::parse("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf")
+                .unwrap();
         derive_credentials(&token)
     }
 
@@ -225,7 +259,10 @@ mod tests {
     fn reference_vectors() {
         let (id, key) = reference_credentials();
         let plain = client_authorization(&id, &key, &REQUEST, 1_400_000_000, "abc123", None);
-        assert_eq!(mac_of(&plain), "xa4sQbsGzrgg8niq0SpER8RMZ6m6+n0P9ZYJLv0Nkps=");
+        assert_eq!(
+            mac_of(&plain),
+            "xa4sQbsGzrgg8niq0SpER8RMZ6m6+n0P9ZYJLv0Nkps="
+        );
 
         let body = br#"{"code":"123456"}"#;
         assert_eq!(
@@ -240,11 +277,17 @@ mod tests {
             "abc123",
             Some(("application/json; charset=utf-8", body)),
         );
-        assert_eq!(mac_of(&hashed), "aV4xpuQBO4qZTSNooXvLEfAvEhP+ogcEacpaVr0li70=");
+        assert_eq!(
+            mac_of(&hashed),
+            "aV4xpuQBO4qZTSNooXvLEfAvEhP+ogcEacpaVr0li70="
+        );
 
         let parsed = HawkHeader::parse(Some(&plain)).unwrap();
         let server = parsed.server_authorization(&key, &REQUEST).unwrap();
-        assert_eq!(server, "Hawk mac=\"//FvHLMJArsxpEdR3VL3JYQEgSFGv7KgPSoxjnuxBNs=\"");
+        assert_eq!(
+            server,
+            "Hawk mac=\"//FvHLMJArsxpEdR3VL3JYQEgSFGv7KgPSoxjnuxBNs=\""
+        );
     }
 
     #[test]
@@ -261,15 +304,27 @@ mod tests {
         );
         let parsed = HawkHeader::parse(Some(&header)).unwrap();
         assert_eq!(parsed.hawk_id(), Some(id.clone()));
-        assert_eq!(parsed.verify(&key, &REQUEST, Some(("application/json", body)), true), Ok(()));
+        assert_eq!(
+            parsed.verify(&key, &REQUEST, Some(("application/json", body)), true),
+            Ok(())
+        );
         assert_eq!(
             parsed.verify(&key, &REQUEST, Some(("application/json", b"{}")), false),
             Err(HawkFailure::BadPayloadHash)
         );
-        let other_path = SignedRequest { path: "/v1/msisdn/unregister", ..REQUEST };
-        assert_eq!(parsed.verify(&key, &other_path, None, false), Err(HawkFailure::BadMac));
+        let other_path = SignedRequest {
+            path: "/v1/msisdn/unregister",
+            ..REQUEST
+        };
+        assert_eq!(
+            parsed.verify(&key, &other_path, None, false),
+            Err(HawkFailure::BadMac)
+        );
         let wrong_key = AuthKey::from_bytes([7; 32]);
-        assert_eq!(parsed.verify(&wrong_key, &REQUEST, None, false), Err(HawkFailure::BadMac));
+        assert_eq!(
+            parsed.verify(&wrong_key, &REQUEST, None, false),
+            Err(HawkFailure::BadMac)
+        );
 
         let unhashed = client_authorization(&id, &key, &REQUEST, 1_400_000_000, "n2", None);
         let parsed = HawkHeader::parse(Some(&unhashed)).unwrap();
@@ -300,9 +355,18 @@ mod tests {
     fn timestamps_past_the_clock_range_are_malformed_not_a_panic() {
         let header = |ts: &str| format!(r#"Hawk id="a", ts="{ts}", nonce="n", mac="AAAA""#);
         for ts in ["18446744073709551615", "9223372036854775808"] {
-            assert_eq!(HawkHeader::parse(Some(&header(ts))).unwrap_err(), HawkFailure::Malformed, "{ts}");
+            assert_eq!(
+                HawkHeader::parse(Some(&header(ts))).unwrap_err(),
+                HawkFailure::Malformed,
+                "{ts}"
+            );
         }
-        assert_eq!(HawkHeader::parse(Some(&header("9223372036854775807"))).unwrap().ts, i64::MAX);
+        assert_eq!(
+            HawkHeader::parse(Some(&header("9223372036854775807")))
+                .unwrap()
+                .ts,
+            i64::MAX
+        );
         // Only the ts attribute counts: a long numeric nonce is fine.
         let nonce = r#"Hawk id="a", ts="1", nonce="18446744073709551615", mac="AAAA""#;
         assert!(HawkHeader::parse(Some(nonce)).is_ok());
@@ -312,7 +376,10 @@ mod tests {
     #[test]
     fn malformed_headers_are_told_apart_from_missing_ones() {
         assert_eq!(HawkHeader::parse(None).unwrap_err(), HawkFailure::Missing);
-        assert_eq!(HawkHeader::parse(Some("Bearer x")).unwrap_err(), HawkFailure::Missing);
+        assert_eq!(
+            HawkHeader::parse(Some("Bearer x")).unwrap_err(),
+            HawkFailure::Missing
+        );
         assert_eq!(
             HawkHeader::parse(Some("Hawk wrong-parameters")).unwrap_err(),
             HawkFailure::Malformed

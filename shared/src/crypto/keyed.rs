@@ -85,12 +85,14 @@ impl KeyedIds {
     /// Keys per-number records (rate limits, the session's bound number). Deterministic, so it
     /// can be looked up; keyed, so a table dump can't be reversed by enumerating numbers.
     pub fn msisdn_mac(&self, msisdn: &Msisdn) -> String {
-        self.msisdn_secret.mac_hex(&[b"msisdn\0", msisdn.e164().as_bytes()])
+        self.msisdn_secret
+            .mac_hex(&[b"msisdn\0", msisdn.e164().as_bytes()])
     }
 
     /// Keys per-prefix records (the number without its last four digits).
     pub fn prefix_mac(&self, msisdn: &Msisdn) -> String {
-        self.msisdn_secret.mac_hex(&[b"prefix\0", msisdn.prefix().as_bytes()])
+        self.msisdn_secret
+            .mac_hex(&[b"prefix\0", msisdn.prefix().as_bytes()])
     }
 
     /// A code is stored only as this MAC, bound to its session: a leaked table gives nothing to
@@ -110,7 +112,8 @@ impl KeyedIds {
     /// Keys per-address rate limits: client addresses are personal data too, so the store
     /// holds only their HMAC.
     pub fn client_mac(&self, ip: &std::net::IpAddr) -> String {
-        self.msisdn_secret.mac_hex(&[b"client\0", ip.to_string().as_bytes()])
+        self.msisdn_secret
+            .mac_hex(&[b"client\0", ip.to_string().as_bytes()])
     }
 
     /// A short tag to correlate log lines about one number without logging it.

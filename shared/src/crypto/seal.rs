@@ -36,7 +36,8 @@ pub struct SealError;
 fn key_for(id: &HawkId, purpose: Sealed) -> LessSafeKey {
     let hk = Hkdf::<Sha256>::new(Some(b"mobileid-seal"), id.as_bytes());
     let mut key = [0u8; 32];
-    hk.expand(purpose.label(), &mut key).expect("32 bytes is a valid HKDF length");
+    hk.expand(purpose.label(), &mut key)
+        .expect("32 bytes is a valid HKDF length");
     LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &key).expect("32-byte key"))
 }
 

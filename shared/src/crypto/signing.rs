@@ -42,7 +42,9 @@ pub enum JwsError {
 impl CertificateSigner {
     /// From the 32-byte private scalar (base64url, as kept in the stage's secret).
     pub fn from_private_b64(d: &str) -> Result<Self, JwsError> {
-        let bytes = URL_SAFE_NO_PAD.decode(d.trim()).map_err(|_| JwsError::BadPrivateKey)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(d.trim())
+            .map_err(|_| JwsError::BadPrivateKey)?;
         let key = SigningKey::from_slice(&bytes).map_err(|_| JwsError::BadPrivateKey)?;
         Ok(Self::from_key(key))
     }
@@ -85,7 +87,10 @@ impl CertificateSigner {
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
         let signature: Signature = self.key.sign(signing_input.as_bytes());
-        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+        format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        )
     }
 }
 
@@ -106,12 +111,15 @@ fn thumbprint(key: &VerifyingKey) -> String {
 /// Verifies an ES256 JWS against a JWKS (`{"keys":[…]}`), returning (header, claims).
 pub fn verify_es256(token: &str, jwks: &Value) -> Result<(Value, Value), JwsError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(JwsError::Malformed);
     };
     let decode_json = |part: &str| -> Result<Value, JwsError> {
-        let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| JwsError::Malformed)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| JwsError::Malformed)?;
         serde_json::from_slice(&bytes).map_err(|_| JwsError::Malformed)
     };
     let header = decode_json(h)?;
@@ -131,8 +139,11 @@ pub fn verify_es256(token: &str, jwks: &Value) -> Result<(Value, Value), JwsErro
             .and_then(|v| <[u8; 32]>::try_from(v).ok())
             .ok_or(JwsError::UnknownKid)
     };
-    let point =
-        p256::EncodedPoint::from_affine_coordinates(&coord("x")?.into(), &coord("y")?.into(), false);
+    let point = p256::EncodedPoint::from_affine_coordinates(
+        &coord("x")?.into(),
+        &coord("y")?.into(),
+        false,
+    );
     let verifying = VerifyingKey::from_encoded_point(&point).map_err(|_| JwsError::UnknownKid)?;
     let sig_bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| JwsError::Malformed)?;
     let signature = Signature::from_slice(&sig_bytes).map_err(|_| JwsError::BadSignature)?;
@@ -165,7 +176,8 @@ mod tests {
         let signer = CertificateSigner::generate(&OsRandomness);
         let jwks = json!({"keys": [signer.public_jwk()]});
         let token = signer.sign(&json!({"verifiedMSISDN": "+33623456789"}));
-        let forged_claims = URL_SAFE_NO_PAD.encode(json!({"verifiedMSISDN": "+33600000000"}).to_string());
+        let forged_claims =
+            URL_SAFE_NO_PAD.encode(json!({"verifiedMSISDN": "+33600000000"}).to_string());
         let parts: Vec<&str> = token.split('.').collect();
         let forged = format!("{}.{}.{}", parts[0], forged_claims, parts[2]);
         assert_eq!(verify_es256(&forged, &jwks), Err(JwsError::BadSignature));

@@ -97,10 +97,20 @@ mod tests {
 
     #[test]
     fn parse_accepts_only_the_two_shapes() {
-        assert_eq!(VerificationCode::parse("000123").unwrap().kind(), CodeKind::Short);
+        assert_eq!(
+            VerificationCode::parse("000123").unwrap().kind(),
+            CodeKind::Short
+        );
         let long = VerificationCode::parse("ABCDEF0123456789abcdef0123456789").unwrap();
         assert_eq!(long.as_str(), "abcdef0123456789abcdef0123456789");
-        for bad in ["12345", "1234567", "12a456", "123456789", "", "g".repeat(32).as_str()] {
+        for bad in [
+            "12345",
+            "1234567",
+            "12a456",
+            "123456789",
+            "",
+            "g".repeat(32).as_str(),
+        ] {
             assert!(VerificationCode::parse(bad).is_none(), "{bad:?}");
         }
     }

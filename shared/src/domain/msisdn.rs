@@ -44,7 +44,8 @@ impl Msisdn {
         // The separators carry nothing in an international number, and libphonenumber misreads
         // some placements (`+336-40-00-00-00` was refused while `+33 6 40 00 00 00` was not).
         let compact: String = trimmed.chars().filter(char::is_ascii_digit).collect();
-        let number = phonenumber::parse(None, format!("+{compact}")).map_err(|_| MsisdnError::Invalid)?;
+        let number =
+            phonenumber::parse(None, format!("+{compact}")).map_err(|_| MsisdnError::Invalid)?;
         if !number.is_valid() {
             return Err(MsisdnError::Invalid);
         }
@@ -127,8 +128,14 @@ mod tests {
 
     #[test]
     fn national_formats_are_refused() {
-        assert_eq!(Msisdn::parse("0623456789"), Err(MsisdnError::NotInternational));
-        assert_eq!(Msisdn::parse("0123456789"), Err(MsisdnError::NotInternational));
+        assert_eq!(
+            Msisdn::parse("0623456789"),
+            Err(MsisdnError::NotInternational)
+        );
+        assert_eq!(
+            Msisdn::parse("0123456789"),
+            Err(MsisdnError::NotInternational)
+        );
     }
 
     #[test]
@@ -136,11 +143,20 @@ mod tests {
         assert_eq!(Msisdn::parse("+1 555 0100"), Err(MsisdnError::Invalid));
         assert_eq!(Msisdn::parse("+33abc"), Err(MsisdnError::Invalid));
         // A Paris fixed line.
-        assert_eq!(Msisdn::parse("+33140205050"), Err(MsisdnError::NotMobile("fixed-line")));
+        assert_eq!(
+            Msisdn::parse("+33140205050"),
+            Err(MsisdnError::NotMobile("fixed-line"))
+        );
         // French premium-rate (08 9x).
-        assert_eq!(Msisdn::parse("+33899123456"), Err(MsisdnError::NotMobile("premium-rate")));
+        assert_eq!(
+            Msisdn::parse("+33899123456"),
+            Err(MsisdnError::NotMobile("premium-rate"))
+        );
         // French toll-free (0800).
-        assert_eq!(Msisdn::parse("+33800123456"), Err(MsisdnError::NotMobile("toll-free")));
+        assert_eq!(
+            Msisdn::parse("+33800123456"),
+            Err(MsisdnError::NotMobile("toll-free"))
+        );
     }
 
     #[test]

@@ -14,9 +14,20 @@ const MAX_FIELD_LEN: usize = 2500;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientPublicKey {
-    Rsa { n: String, e: String },
-    Dsa { y: String, p: String, q: String, g: String },
-    EcP256 { x: String, y: String },
+    Rsa {
+        n: String,
+        e: String,
+    },
+    Dsa {
+        y: String,
+        p: String,
+        q: String,
+        g: String,
+    },
+    EcP256 {
+        x: String,
+        y: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,7 +68,9 @@ impl ClientPublicKey {
                 q: field(obj, "q", is_hex)?,
                 g: field(obj, "g", is_hex)?,
             }),
-            Some(other) => Err(shape(&format!("unknown algorithm {other:?} (RS, DS or an EC JWK)"))),
+            Some(other) => Err(shape(&format!(
+                "unknown algorithm {other:?} (RS, DS or an EC JWK)"
+            ))),
             None => Err(shape("missing algorithm (RS or DS) or kty (EC)")),
         }
     }
@@ -92,7 +105,9 @@ impl ClientPublicKey {
             ClientPublicKey::Dsa { y, p, q, g } => {
                 json!({"algorithm": "DS", "y": y, "p": p, "q": q, "g": g})
             }
-            ClientPublicKey::EcP256 { x, y } => json!({"kty": "EC", "crv": "P-256", "x": x, "y": y}),
+            ClientPublicKey::EcP256 { x, y } => {
+                json!({"kty": "EC", "crv": "P-256", "x": x, "y": y})
+            }
         }
     }
 }
@@ -101,7 +116,11 @@ fn shape(msg: &str) -> PublicKeyError {
     PublicKeyError::Shape(msg.to_owned())
 }
 
-fn field(obj: &Map<String, Value>, name: &str, valid: fn(&str) -> bool) -> Result<String, PublicKeyError> {
+fn field(
+    obj: &Map<String, Value>,
+    name: &str,
+    valid: fn(&str) -> bool,
+) -> Result<String, PublicKeyError> {
     match obj.get(name).and_then(Value::as_str) {
         Some(s) if !s.is_empty() && s.len() <= MAX_FIELD_LEN && valid(s) => Ok(s.to_owned()),
         Some(_) => Err(shape(&format!("invalid {name} parameter"))),
@@ -142,7 +161,9 @@ mod tests {
             k.as_object_mut().unwrap().remove(missing);
             assert_eq!(
                 ClientPublicKey::from_param(&k),
-                Err(PublicKeyError::Shape(format!("missing {missing} parameter")))
+                Err(PublicKeyError::Shape(format!(
+                    "missing {missing} parameter"
+                )))
             );
         }
         let not_hex = json!({"algorithm": "DS", "y": "zz", "p": "cd", "q": "ef", "g": "01"});
@@ -161,7 +182,13 @@ mod tests {
 
     #[test]
     fn garbage_is_refused_not_panicked_on() {
-        for v in [json!(null), json!(42), json!([]), json!({}), json!({"algorithm": "XX"})] {
+        for v in [
+            json!(null),
+            json!(42),
+            json!([]),
+            json!({}),
+            json!({"algorithm": "XX"}),
+        ] {
             assert!(ClientPublicKey::from_param(&v).is_err(), "{v}");
         }
         assert_eq!(

@@ -37,7 +37,12 @@ pub struct OutboundSms {
 impl std::fmt::Debug for OutboundSms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Neither the number nor the code belongs in a log line.
-        write!(f, "OutboundSms(from={}, {} chars)", self.from, self.text.chars().count())
+        write!(
+            f,
+            "OutboundSms(from={}, {} chars)",
+            self.from,
+            self.text.chars().count()
+        )
     }
 }
 

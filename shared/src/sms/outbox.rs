@@ -82,12 +82,23 @@ mod tests {
     #[tokio::test]
     async fn records_and_returns_by_destination() {
         let outbox = Outbox::new(Arc::new(ManualClock::at_ms(5_000)));
-        for (to, text) in [("+33611111111", "one"), ("+33622222222", "two"), ("+33611111111", "three")] {
-            let sms = OutboundSms { from: "Mozilla@".into(), to: to.into(), text: text.into() };
+        for (to, text) in [
+            ("+33611111111", "one"),
+            ("+33622222222", "two"),
+            ("+33611111111", "three"),
+        ] {
+            let sms = OutboundSms {
+                from: "Mozilla@".into(),
+                to: to.into(),
+                text: text.into(),
+            };
             outbox.send(&sms).await.unwrap();
         }
         let got = outbox.received("33611111111");
-        assert_eq!(got.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["one", "three"]);
+        assert_eq!(
+            got.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+            ["one", "three"]
+        );
         assert_eq!(got[0].to, "33611111111");
         assert_eq!(got[0].timestamp, 5);
         assert_eq!(outbox.received("+33622222222").len(), 1);

@@ -194,11 +194,22 @@ mod tests {
     fn timestamps_at_the_ends_of_the_range_are_refused_not_a_panic() {
         let signer = NexmoSigner::new("s3cret", "sha256").unwrap();
         let verifier = NexmoSignature::new(signer.clone(), 300);
-        for (ts, now) in [(i64::MIN.to_string(), 3_749_437), (i64::MAX.to_string(), -5)] {
-            let mut params = BTreeMap::from([("msisdn".to_owned(), "1".to_owned()), ("timestamp".to_owned(), ts)]);
+        for (ts, now) in [
+            (i64::MIN.to_string(), 3_749_437),
+            (i64::MAX.to_string(), -5),
+        ] {
+            let mut params = BTreeMap::from([
+                ("msisdn".to_owned(), "1".to_owned()),
+                ("timestamp".to_owned(), ts),
+            ]);
             let pairs: Vec<(String, String)> = params.clone().into_iter().collect();
             params.insert("sig".into(), signer.sign(&pairs));
-            assert!(verifier.verify(&params, now).unwrap_err().contains("away from now"));
+            assert!(
+                verifier
+                    .verify(&params, now)
+                    .unwrap_err()
+                    .contains("away from now")
+            );
         }
     }
 

@@ -102,7 +102,10 @@ mod tests {
 
     #[test]
     fn texts_carry_the_code() {
-        assert_eq!(short_code_text("123456", None), "Your verification code is: 123456");
+        assert_eq!(
+            short_code_text("123456", None),
+            "Your verification code is: 123456"
+        );
         assert_eq!(
             short_code_text("123456", Some("fr-FR")),
             "Votre code de vérification est : 123456"

@@ -72,10 +72,18 @@ pub async fn run_all(store: Arc<dyn Store>) {
 
 async fn sessions_round_trip_and_expire(store: &dyn Store) {
     let key = fresh_key();
-    assert_eq!(store.get_session(&key, NOW).await.unwrap(), None, "absent session");
+    assert_eq!(
+        store.get_session(&key, NOW).await.unwrap(),
+        None,
+        "absent session"
+    );
     let record = session(NOW + 100);
     store.put_session(&key, &record).await.unwrap();
-    assert_eq!(store.get_session(&key, NOW).await.unwrap(), Some(record), "round trip");
+    assert_eq!(
+        store.get_session(&key, NOW).await.unwrap(),
+        Some(record),
+        "round trip"
+    );
     assert_eq!(
         store.get_session(&key, NOW + 100).await.unwrap(),
         None,
@@ -86,12 +94,18 @@ async fn sessions_round_trip_and_expire(store: &dyn Store) {
 async fn issue_code_binds_one_number(store: &dyn Store) {
     let key = fresh_key();
     assert_eq!(
-        store.issue_code(&key, &number("a"), &code("c1"), NOW).await.unwrap(),
+        store
+            .issue_code(&key, &number("a"), &code("c1"), NOW)
+            .await
+            .unwrap(),
         IssueOutcome::NoSession
     );
     store.put_session(&key, &session(NOW + 1000)).await.unwrap();
     assert_eq!(
-        store.issue_code(&key, &number("a"), &code("c1"), NOW).await.unwrap(),
+        store
+            .issue_code(&key, &number("a"), &code("c1"), NOW)
+            .await
+            .unwrap(),
         IssueOutcome::Issued
     );
     store.count_wrong_try(&key, "c1", 3).await.unwrap();
@@ -99,21 +113,41 @@ async fn issue_code_binds_one_number(store: &dyn Store) {
     let mut again = number("a");
     again.sealed = b"another ciphertext".to_vec();
     assert_eq!(
-        store.issue_code(&key, &again, &code("c2"), NOW).await.unwrap(),
+        store
+            .issue_code(&key, &again, &code("c2"), NOW)
+            .await
+            .unwrap(),
         IssueOutcome::Issued
     );
     assert_eq!(
-        store.issue_code(&key, &number("b"), &code("c3"), NOW).await.unwrap(),
+        store
+            .issue_code(&key, &number("b"), &code("c3"), NOW)
+            .await
+            .unwrap(),
         IssueOutcome::OtherNumberBound,
         "a second number is refused"
     );
     let s = store.get_session(&key, NOW).await.unwrap().unwrap();
-    assert_eq!(s.msisdn, Some(number("a")), "the first sealed number is kept");
-    assert_eq!(s.code, Some(code("c2")), "the refused call left the code alone");
-    let expired = fresh_key();
-    store.put_session(&expired, &session(NOW - 1)).await.unwrap();
     assert_eq!(
-        store.issue_code(&expired, &number("a"), &code("c"), NOW).await.unwrap(),
+        s.msisdn,
+        Some(number("a")),
+        "the first sealed number is kept"
+    );
+    assert_eq!(
+        s.code,
+        Some(code("c2")),
+        "the refused call left the code alone"
+    );
+    let expired = fresh_key();
+    store
+        .put_session(&expired, &session(NOW - 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .issue_code(&expired, &number("a"), &code("c"), NOW)
+            .await
+            .unwrap(),
         IssueOutcome::NoSession,
         "an expired session can't get a code"
     );
@@ -122,37 +156,88 @@ async fn issue_code_binds_one_number(store: &dyn Store) {
 async fn wrong_tries_count_up_to_the_limit(store: &dyn Store) {
     let key = fresh_key();
     store.put_session(&key, &session(NOW + 1000)).await.unwrap();
-    store.issue_code(&key, &number("a"), &code("c1"), NOW).await.unwrap();
+    store
+        .issue_code(&key, &number("a"), &code("c1"), NOW)
+        .await
+        .unwrap();
     for n in 1..=3 {
-        assert_eq!(store.count_wrong_try(&key, "c1", 3).await.unwrap(), WrongTry::Counted(n));
+        assert_eq!(
+            store.count_wrong_try(&key, "c1", 3).await.unwrap(),
+            WrongTry::Counted(n)
+        );
     }
-    assert_eq!(store.count_wrong_try(&key, "c1", 3).await.unwrap(), WrongTry::AlreadyLocked);
-    assert_eq!(store.count_wrong_try(&key, "old", 3).await.unwrap(), WrongTry::CodeChanged);
-    assert!(!store.consume_code(&key, "c1", &consume()).await.unwrap(), "a locked code can't be used");
+    assert_eq!(
+        store.count_wrong_try(&key, "c1", 3).await.unwrap(),
+        WrongTry::AlreadyLocked
+    );
+    assert_eq!(
+        store.count_wrong_try(&key, "old", 3).await.unwrap(),
+        WrongTry::CodeChanged
+    );
+    assert!(
+        !store.consume_code(&key, "c1", &consume()).await.unwrap(),
+        "a locked code can't be used"
+    );
 }
 
 async fn a_code_is_consumed_once(store: &dyn Store) {
     let key = fresh_key();
     store.put_session(&key, &session(NOW + 1000)).await.unwrap();
-    store.issue_code(&key, &number("a"), &code("c1"), NOW).await.unwrap();
-    assert!(!store.consume_code(&key, "other", &consume()).await.unwrap(), "wrong mac");
-    let late = Consume { now: NOW + 600, ..consume() };
-    assert!(!store.consume_code(&key, "c1", &late).await.unwrap(), "expired code");
-    assert!(store.consume_code(&key, "c1", &consume()).await.unwrap(), "first use");
-    assert!(!store.consume_code(&key, "c1", &consume()).await.unwrap(), "second use");
+    store
+        .issue_code(&key, &number("a"), &code("c1"), NOW)
+        .await
+        .unwrap();
+    assert!(
+        !store.consume_code(&key, "other", &consume()).await.unwrap(),
+        "wrong mac"
+    );
+    let late = Consume {
+        now: NOW + 600,
+        ..consume()
+    };
+    assert!(
+        !store.consume_code(&key, "c1", &late).await.unwrap(),
+        "expired code"
+    );
+    assert!(
+        store.consume_code(&key, "c1", &consume()).await.unwrap(),
+        "first use"
+    );
+    assert!(
+        !store.consume_code(&key, "c1", &consume()).await.unwrap(),
+        "second use"
+    );
     let s = store.get_session(&key, NOW).await.unwrap().unwrap();
     assert_eq!(s.verified_at_ms, Some(NOW * 1000));
-    assert_eq!(s.expires_at, NOW + 86_400 * 30, "verified sessions live longer");
+    assert_eq!(
+        s.expires_at,
+        NOW + 86_400 * 30,
+        "verified sessions live longer"
+    );
     assert!(s.code.unwrap().used);
-    assert_eq!(store.count_wrong_try(&key, "c1", 3).await.unwrap(), WrongTry::CodeChanged);
+    assert_eq!(
+        store.count_wrong_try(&key, "c1", 3).await.unwrap(),
+        WrongTry::CodeChanged
+    );
 }
 
 async fn withdraw_and_delete(store: &dyn Store) {
     let key = fresh_key();
     store.put_session(&key, &session(NOW + 1000)).await.unwrap();
-    store.issue_code(&key, &number("a"), &code("c1"), NOW).await.unwrap();
+    store
+        .issue_code(&key, &number("a"), &code("c1"), NOW)
+        .await
+        .unwrap();
     store.withdraw_code(&key, "not-this-one").await.unwrap();
-    assert!(store.get_session(&key, NOW).await.unwrap().unwrap().code.is_some());
+    assert!(
+        store
+            .get_session(&key, NOW)
+            .await
+            .unwrap()
+            .unwrap()
+            .code
+            .is_some()
+    );
     store.withdraw_code(&key, "c1").await.unwrap();
     let s = store.get_session(&key, NOW).await.unwrap().unwrap();
     assert_eq!(s.code, None, "withdrawn");
@@ -165,19 +250,38 @@ async fn withdraw_and_delete(store: &dyn Store) {
 async fn insert_once_and_counters(store: &dyn Store) {
     let nonce = fresh_name("nonce");
     assert!(store.insert_once(&nonce, NOW + 120, NOW).await.unwrap());
-    assert!(!store.insert_once(&nonce, NOW + 120, NOW).await.unwrap(), "replay");
-    assert!(store.insert_once(&nonce, NOW + 500, NOW + 120).await.unwrap(), "expired entry");
+    assert!(
+        !store.insert_once(&nonce, NOW + 120, NOW).await.unwrap(),
+        "replay"
+    );
+    assert!(
+        store
+            .insert_once(&nonce, NOW + 500, NOW + 120)
+            .await
+            .unwrap(),
+        "expired entry"
+    );
     store.forget(&nonce).await.unwrap();
-    assert!(store.insert_once(&nonce, NOW + 500, NOW).await.unwrap(), "forgotten entry");
+    assert!(
+        store.insert_once(&nonce, NOW + 500, NOW).await.unwrap(),
+        "forgotten entry"
+    );
 
     let counter = fresh_name("rl");
     assert_eq!(store.counter(&counter, NOW).await.unwrap(), 0);
     assert_eq!(store.increment(&counter, NOW + 60, NOW).await.unwrap(), 1);
     assert_eq!(store.increment(&counter, NOW + 60, NOW).await.unwrap(), 2);
     assert_eq!(store.counter(&counter, NOW + 59).await.unwrap(), 2);
-    assert_eq!(store.counter(&counter, NOW + 60).await.unwrap(), 0, "window over");
     assert_eq!(
-        store.increment(&counter, NOW + 120, NOW + 60).await.unwrap(),
+        store.counter(&counter, NOW + 60).await.unwrap(),
+        0,
+        "window over"
+    );
+    assert_eq!(
+        store
+            .increment(&counter, NOW + 120, NOW + 60)
+            .await
+            .unwrap(),
         1,
         "a new window starts from zero"
     );
@@ -186,17 +290,36 @@ async fn insert_once_and_counters(store: &dyn Store) {
 async fn mailboxes_keep_order_and_expire(store: &dyn Store) {
     let to = fresh_name("33600000000");
     assert!(store.messages(&to, NOW).await.unwrap().is_empty());
-    store.append_message(&to, r#"{"text":"one"}"#, NOW + 10).await.unwrap();
-    store.append_message(&to, r#"{"text":"two"}"#, NOW + 20).await.unwrap();
-    store.append_message(&fresh_name("other"), "x", NOW + 20).await.unwrap();
-    assert_eq!(store.messages(&to, NOW).await.unwrap(), [r#"{"text":"one"}"#, r#"{"text":"two"}"#]);
-    assert_eq!(store.messages(&to, NOW + 10).await.unwrap(), [r#"{"text":"two"}"#], "expired");
+    store
+        .append_message(&to, r#"{"text":"one"}"#, NOW + 10)
+        .await
+        .unwrap();
+    store
+        .append_message(&to, r#"{"text":"two"}"#, NOW + 20)
+        .await
+        .unwrap();
+    store
+        .append_message(&fresh_name("other"), "x", NOW + 20)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.messages(&to, NOW).await.unwrap(),
+        [r#"{"text":"one"}"#, r#"{"text":"two"}"#]
+    );
+    assert_eq!(
+        store.messages(&to, NOW + 10).await.unwrap(),
+        [r#"{"text":"two"}"#],
+        "expired"
+    );
 }
 
 async fn concurrent_right_codes_verify_once(store: Arc<dyn Store>) {
     let key = fresh_key();
     store.put_session(&key, &session(NOW + 1000)).await.unwrap();
-    store.issue_code(&key, &number("a"), &code("c1"), NOW).await.unwrap();
+    store
+        .issue_code(&key, &number("a"), &code("c1"), NOW)
+        .await
+        .unwrap();
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let (store, key) = (store.clone(), key.clone());
@@ -213,7 +336,10 @@ async fn concurrent_right_codes_verify_once(store: Arc<dyn Store>) {
 async fn concurrent_wrong_codes_count_exactly_the_limit(store: Arc<dyn Store>) {
     let key = fresh_key();
     store.put_session(&key, &session(NOW + 1000)).await.unwrap();
-    store.issue_code(&key, &number("a"), &code("c1"), NOW).await.unwrap();
+    store
+        .issue_code(&key, &number("a"), &code("c1"), NOW)
+        .await
+        .unwrap();
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let (store, key) = (store.clone(), key.clone());
@@ -238,16 +364,29 @@ async fn concurrent_numbers_one_wins(store: Arc<dyn Store>) {
     store.put_session(&key, &session(NOW + 1000)).await.unwrap();
     let a = {
         let (store, key) = (store.clone(), key.clone());
-        tokio::spawn(async move { store.issue_code(&key, &number("a"), &code("ca"), NOW).await.unwrap() })
+        tokio::spawn(async move {
+            store
+                .issue_code(&key, &number("a"), &code("ca"), NOW)
+                .await
+                .unwrap()
+        })
     };
     let b = {
         let (store, key) = (store.clone(), key.clone());
-        tokio::spawn(async move { store.issue_code(&key, &number("b"), &code("cb"), NOW).await.unwrap() })
+        tokio::spawn(async move {
+            store
+                .issue_code(&key, &number("b"), &code("cb"), NOW)
+                .await
+                .unwrap()
+        })
     };
     let (a, b) = (a.await.unwrap(), b.await.unwrap());
     let mut outcomes = [a, b];
     outcomes.sort_by_key(|o| *o as u8);
-    assert_eq!(outcomes, [IssueOutcome::Issued, IssueOutcome::OtherNumberBound]);
+    assert_eq!(
+        outcomes,
+        [IssueOutcome::Issued, IssueOutcome::OtherNumberBound]
+    );
     let s = store.get_session(&key, NOW).await.unwrap().unwrap();
     let winner = if a == IssueOutcome::Issued { "a" } else { "b" };
     assert_eq!(s.msisdn, Some(number(winner)), "the winner's number stays");

@@ -35,7 +35,8 @@ impl MemoryStore {
 
     /// Makes every following call fail with `Unavailable` (or work again).
     pub fn set_unavailable(&self, broken: bool) {
-        self.broken.store(broken, std::sync::atomic::Ordering::SeqCst);
+        self.broken
+            .store(broken, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn lock(&self) -> StoreResult<std::sync::MutexGuard<'_, Tables>> {
@@ -106,7 +107,12 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn count_wrong_try(&self, key: &SessionKey, code_mac: &str, max: u32) -> StoreResult<WrongTry> {
+    async fn count_wrong_try(
+        &self,
+        key: &SessionKey,
+        code_mac: &str,
+        max: u32,
+    ) -> StoreResult<WrongTry> {
         let mut t = self.lock()?;
         let code = t
             .sessions
@@ -123,7 +129,12 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn consume_code(&self, key: &SessionKey, code_mac: &str, consume: &Consume) -> StoreResult<bool> {
+    async fn consume_code(
+        &self,
+        key: &SessionKey,
+        code_mac: &str,
+        consume: &Consume,
+    ) -> StoreResult<bool> {
         let mut t = self.lock()?;
         let Some(session) = live(t.sessions.get_mut(key), consume.now) else {
             return Ok(false);
@@ -177,12 +188,18 @@ impl Store for MemoryStore {
 
     async fn counter(&self, key: &str, now: i64) -> StoreResult<u64> {
         let t = self.lock()?;
-        Ok(t.counters.get(key).filter(|(_, exp)| *exp > now).map_or(0, |(v, _)| *v))
+        Ok(t.counters
+            .get(key)
+            .filter(|(_, exp)| *exp > now)
+            .map_or(0, |(v, _)| *v))
     }
 
     async fn append_message(&self, to: &str, message: &str, expires_at: i64) -> StoreResult<()> {
         let mut t = self.lock()?;
-        t.mailboxes.entry(to.to_owned()).or_default().push((message.to_owned(), expires_at));
+        t.mailboxes
+            .entry(to.to_owned())
+            .or_default()
+            .push((message.to_owned(), expires_at));
         Ok(())
     }
 
@@ -190,7 +207,12 @@ impl Store for MemoryStore {
         let t = self.lock()?;
         Ok(t.mailboxes
             .get(to)
-            .map(|m| m.iter().filter(|(_, exp)| *exp > now).map(|(m, _)| m.clone()).collect())
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, exp)| *exp > now)
+                    .map(|(m, _)| m.clone())
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
@@ -212,7 +234,10 @@ mod tests {
     async fn switched_off_store_is_unavailable() {
         let store = MemoryStore::new();
         store.set_unavailable(true);
-        assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))));
+        assert!(matches!(
+            store.ping().await,
+            Err(StoreError::Unavailable(_))
+        ));
         store.set_unavailable(false);
         assert_eq!(store.ping().await, Ok(()));
     }

@@ -7,9 +7,9 @@
 //! Every record carries `expires_at` (epoch seconds) and every read treats an expired record as
 //! absent, because DynamoDB's TTL deletes lazily.
 
-mod memory;
 pub mod contract;
 pub mod dynamodb;
+mod memory;
 
 pub use dynamodb::DynamoStore;
 pub use memory::MemoryStore;
@@ -118,11 +118,21 @@ pub trait Store: Send + Sync {
 
     /// Atomically counts a wrong try against the code with `code_mac`, unless it already has
     /// `max` wrong tries.
-    async fn count_wrong_try(&self, key: &SessionKey, code_mac: &str, max: u32) -> StoreResult<WrongTry>;
+    async fn count_wrong_try(
+        &self,
+        key: &SessionKey,
+        code_mac: &str,
+        max: u32,
+    ) -> StoreResult<WrongTry>;
 
     /// Atomically marks the code with `code_mac` used and the session verified, if the code is
     /// still unused, unexpired and under the wrong-try limit. `false` if another request won.
-    async fn consume_code(&self, key: &SessionKey, code_mac: &str, consume: &Consume) -> StoreResult<bool>;
+    async fn consume_code(
+        &self,
+        key: &SessionKey,
+        code_mac: &str,
+        consume: &Consume,
+    ) -> StoreResult<bool>;
 
     async fn delete_session(&self, key: &SessionKey) -> StoreResult<()>;
 

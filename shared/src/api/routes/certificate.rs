@@ -26,7 +26,9 @@ const WARNING_PATH: &str = "/.well-known/browserid/warning.html";
 const IAT_BACKDATE_MS: i64 = 10_000;
 
 async fn sign(State(state): State<AppState>, auth: Authenticated) -> Response {
-    let result = sign_inner(&state, &auth).await.map(IntoResponse::into_response);
+    let result = sign_inner(&state, &auth)
+        .await
+        .map(IntoResponse::into_response);
     auth.respond(result)
 }
 
@@ -35,9 +37,9 @@ async fn sign_inner(state: &AppState, auth: &Authenticated) -> Result<Json<Value
     params.require(&["duration", "publicKey"])?;
     let public_key = ClientPublicKey::from_param(params.get("publicKey").unwrap_or(&Value::Null))
         .map_err(|e| match e {
-            PublicKeyError::NotJson => ApiError::bad_json("publicKey is a string but not valid JSON."),
-            PublicKeyError::Shape(why) => ApiError::invalid("Bad Public Key.").with_info(why),
-        })?;
+        PublicKeyError::NotJson => ApiError::bad_json("publicKey is a string but not valid JSON."),
+        PublicKeyError::Shape(why) => ApiError::invalid("Bad Public Key.").with_info(why),
+    })?;
     let duration = duration_param(params.get("duration"))?;
     let max = state.limits().max_certificate_secs;
     // Longer requests are shortened to the stage's maximum, never refused: `exp` says it.
@@ -100,7 +102,14 @@ mod tests {
     fn durations_are_positive_integers() {
         assert_eq!(duration_param(Some(&json!(60))), Ok(60));
         assert_eq!(duration_param(Some(&json!("86400"))), Ok(86400));
-        for bad in [json!(0), json!(-5), json!("abc"), json!(1.5), json!(true), json!([])] {
+        for bad in [
+            json!(0),
+            json!(-5),
+            json!("abc"),
+            json!(1.5),
+            json!(true),
+            json!([]),
+        ] {
             assert!(duration_param(Some(&bad)).is_err(), "{bad}");
         }
     }

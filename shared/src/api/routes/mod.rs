@@ -26,7 +26,9 @@ fn mcc_param(params: &Params) -> Result<Mcc, ApiError> {
 fn mnc_param(params: &Params) -> Result<Option<Mnc>, ApiError> {
     match params.get("mnc") {
         None => Ok(None),
-        Some(Value::String(s)) => Mnc::parse(s).map(Some).ok_or_else(|| ApiError::invalid("Invalid MNC.")),
+        Some(Value::String(s)) => Mnc::parse(s)
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid("Invalid MNC.")),
         Some(_) => Err(ApiError::invalid("Invalid MNC.")),
     }
 }

@@ -41,9 +41,10 @@ async fn heartbeat(State(state): State<AppState>) -> Response {
         (StatusCode::OK, Json(body)).into_response()
     } else {
         let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(state.limits().retry_after_secs));
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(state.limits().retry_after_secs),
+        );
         response
     }
 }

@@ -12,8 +12,8 @@ use crate::api::AppState;
 use crate::api::auth::Authenticated;
 use crate::api::body::Params;
 use crate::api::client::ClientIp;
-use crate::api::limits::Limiter;
 use crate::api::issue::{CodeRequest, IssueError, issue_and_send};
+use crate::api::limits::Limiter;
 use crate::crypto::{Sealed, derive_credentials, seal};
 use crate::domain::{CodeKind, Msisdn, MsisdnError, SessionToken};
 use crate::error::ApiError;
@@ -68,9 +68,14 @@ async fn discover(State(state): State<AppState>, params: Params) -> Result<Json<
     }
     if let Some(mo) = mo_verifier {
         methods.push("sms/momt");
-        details.insert("sms/momt".into(), json!({"mtSender": mt_sender, "moVerifier": mo}));
+        details.insert(
+            "sms/momt".into(),
+            json!({"mtSender": mt_sender, "moVerifier": mo}),
+        );
     }
-    Ok(Json(json!({"verificationMethods": methods, "verificationDetails": details})))
+    Ok(Json(
+        json!({"verificationMethods": methods, "verificationDetails": details}),
+    ))
 }
 
 /// A new session: 32 random bytes the client derives its Hawk credentials from.
@@ -83,14 +88,23 @@ async fn register(
     let token = SessionToken::from_bytes(random_array(state.rng.as_ref()));
     let (hawk_id, auth_key) = derive_credentials(&token);
     let record = SessionRecord {
-        sealed_auth_key: seal(&hawk_id, Sealed::AuthKey, auth_key.as_bytes(), state.rng.as_ref()),
+        sealed_auth_key: seal(
+            &hawk_id,
+            Sealed::AuthKey,
+            auth_key.as_bytes(),
+            state.rng.as_ref(),
+        ),
         expires_at: state.clock.now_secs() + state.limits().session_ttl_secs,
         msisdn: None,
         code: None,
         verified_at_ms: None,
     };
     let key = state.ids.session_key(&hawk_id);
-    state.store.put_session(&key, &record).await.map_err(|e| state.store_error(e))?;
+    state
+        .store
+        .put_session(&key, &record)
+        .await
+        .map_err(|e| state.store_error(e))?;
     Ok(Json(json!({"msisdnSessionToken": token.to_hex()})))
 }
 
@@ -131,7 +145,9 @@ async fn mt_verify_inner(state: &AppState, auth: &Authenticated) -> Result<(), A
     if !test_number {
         limiter.client(auth.client_ip).await?;
         if kind == CodeKind::Short {
-            limiter.short_sends(&auth.session_key, auth.session.expires_at).await?;
+            limiter
+                .short_sends(&auth.session_key, auth.session.expires_at)
+                .await?;
         }
     }
     let request = CodeRequest {
@@ -141,13 +157,16 @@ async fn mt_verify_inner(state: &AppState, auth: &Authenticated) -> Result<(), A
         kind,
         mcc: &mcc,
         mnc: mnc.as_ref(),
-        accept_language: auth.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+        accept_language: auth
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
     };
     match issue_and_send(state, request).await {
         Ok(()) => Ok(()),
-        Err(IssueError::OtherNumber) => {
-            Err(ApiError::invalid("You can validate only one MSISDN per session."))
-        }
+        Err(IssueError::OtherNumber) => Err(ApiError::invalid(
+            "You can validate only one MSISDN per session.",
+        )),
         Err(IssueError::NoSession) => Err(ApiError::expired("The session has expired.")),
         Err(IssueError::Api(e)) => Err(e),
     }

@@ -36,12 +36,20 @@ const USED: &str = "Code already used.";
 
 async fn check(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, ApiError> {
     auth.params.require(&["code"])?;
-    let code = auth.params.str("code").and_then(VerificationCode::parse).ok_or_else(|| {
-        ApiError::invalid("Code should be short (6 characters) or long (32 characters).")
-    })?;
+    let code = auth
+        .params
+        .str("code")
+        .and_then(VerificationCode::parse)
+        .ok_or_else(|| {
+            ApiError::invalid("Code should be short (6 characters) or long (32 characters).")
+        })?;
     let limits = state.limits();
     let now = state.clock.now_secs();
-    let pending = auth.session.code.as_ref().ok_or_else(|| ApiError::expired(NO_CODE))?;
+    let pending = auth
+        .session
+        .code
+        .as_ref()
+        .ok_or_else(|| ApiError::expired(NO_CODE))?;
     if pending.used {
         return Err(ApiError::expired(USED));
     }
@@ -76,8 +84,12 @@ async fn check(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, Ap
         {
             WrongTry::Counted(n) => {
                 let left = limits.wrong_tries_per_code.saturating_sub(n);
-                Err(ApiError::new(http::StatusCode::BAD_REQUEST, Errno::InvalidCode, "Code error.")
-                    .with_info(format!("{left} tries left for this code")))
+                Err(ApiError::new(
+                    http::StatusCode::BAD_REQUEST,
+                    Errno::InvalidCode,
+                    "Code error.",
+                )
+                .with_info(format!("{left} tries left for this code")))
             }
             WrongTry::AlreadyLocked => Err(ApiError::expired(LOCKED)),
             WrongTry::CodeChanged => Err(ApiError::expired(NO_CODE)),
@@ -104,6 +116,7 @@ async fn check(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, Ap
 
 fn is_test_number(state: &AppState, number_mac: &str) -> bool {
     state.settings.stage.test_numbers.iter().any(|t| {
-        crate::domain::Msisdn::parse(&t.msisdn).is_ok_and(|m| state.ids.msisdn_mac(&m) == number_mac)
+        crate::domain::Msisdn::parse(&t.msisdn)
+            .is_ok_and(|m| state.ids.msisdn_mac(&m) == number_mac)
     })
 }

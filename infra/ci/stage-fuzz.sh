@@ -10,7 +10,10 @@
 # instrumented build is faster without ASan.
 #
 # Usage: infra/ci/stage-fuzz.sh [TARGET...]     (default: every target in fuzz/Cargo.toml)
-# Environment: FUZZ_SECONDS (per target), FUZZ_JOBS (cargo build jobs, default 2).
+# Environment: FUZZ_SECONDS (per target), FUZZ_JOBS (cargo build jobs, default 2),
+#   FUZZ_TARGET_DIR (default fuzz/target) and CARGO_FUZZ_ROOT (default .tools/cargo-fuzz): point
+#   them at a directory that outlives the checkout to reuse the instrumented dependency build
+#   (the AWS SDK crates: about half an hour cold on a busy 2-core machine) and cargo-fuzz itself.
 set -euo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -19,12 +22,13 @@ cd "$ROOT"
 source "$ROOT/infra/lib/common.sh"
 
 CARGO_FUZZ_VERSION="0.13.2"
-TOOL_ROOT="$ROOT/.tools/cargo-fuzz"
+TOOL_ROOT=${CARGO_FUZZ_ROOT:-$ROOT/.tools/cargo-fuzz}
+TARGET_DIR=${FUZZ_TARGET_DIR:-$ROOT/fuzz/target}
 CARGO_FUZZ="$TOOL_ROOT/bin/cargo-fuzz"
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 FUZZ_JOBS=${FUZZ_JOBS:-2}
 # The same flags for build and run, so that `cargo fuzz run` finds the build and does not redo it.
-FUZZ_FLAGS=(--sanitizer none --codegen-units 16)
+FUZZ_FLAGS=(--sanitizer none --codegen-units 16 --target-dir "$TARGET_DIR")
 LOGS="$ROOT/.tools/logs"
 mkdir -p "$LOGS"
 
@@ -34,9 +38,9 @@ trap 'stop_child; exit 130' INT TERM
 
 # ---- install cargo-fuzz (cached in .tools/) -------------------------------------------------
 if [[ -x $CARGO_FUZZ ]] && "$CARGO_FUZZ" --version 2>/dev/null | grep -q " $CARGO_FUZZ_VERSION\$"; then
-    say "cargo-fuzz $CARGO_FUZZ_VERSION already in .tools/cargo-fuzz"
+    say "cargo-fuzz $CARGO_FUZZ_VERSION already in ${TOOL_ROOT#"$ROOT"/}"
 else
-    say "installing cargo-fuzz $CARGO_FUZZ_VERSION into .tools/cargo-fuzz (crates.io, a few minutes)"
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION into ${TOOL_ROOT#"$ROOT"/} (crates.io, a few minutes)"
     t=$(now_ms)
     cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --root "$TOOL_ROOT" \
         >"$LOGS/cargo-fuzz-install.log" 2>&1 || {
@@ -57,13 +61,14 @@ fi
 [[ ${#TARGETS[@]} -gt 0 ]] || die "no fuzz targets found in fuzz/"
 
 # ---- build ----------------------------------------------------------------------------------
-say "building ${#TARGETS[@]} fuzz targets (fuzz/target, no sanitizer, overflow checks on)"
+say "building ${#TARGETS[@]} fuzz targets (${TARGET_DIR#"$ROOT"/}, no sanitizer, overflow checks on)"
 t=$(now_ms)
 run_child "$CARGO_FUZZ" build --fuzz-dir fuzz "${FUZZ_FLAGS[@]}" >"$LOGS/fuzz-build.log" 2>&1 || {
     show_log_tail "$LOGS/fuzz-build.log" 60
     die "the fuzz targets do not build (log: .tools/logs/fuzz-build.log)"
 }
 info "built in $(fmt_ms $(($(now_ms) - t)))"
+BIN_DIR="$TARGET_DIR/$(rustc -vV | sed -n 's/^host: //p')/release"
 
 # ---- run each target --------------------------------------------------------------------------
 declare -a SUMMARY=()
@@ -81,9 +86,10 @@ for target in "${TARGETS[@]}"; do
     say "fuzzing $target for ${FUZZ_SECONDS}s"
     t=$(now_ms)
     rc=0
-    # libFuzzer stops itself at -max_total_time; the outer timeout only guards against a hang.
-    run_child timeout --signal=KILL $((FUZZ_SECONDS + 120)) \
-        "$CARGO_FUZZ" run --fuzz-dir fuzz "${FUZZ_FLAGS[@]}" "$target" "${inputs[@]}" -- "${options[@]}" \
+    # The binary itself, not `cargo fuzz run`: nothing is rebuilt inside the time budget. libFuzzer
+    # stops at -max_total_time; the outer timeout only guards against a hang.
+    run_child timeout --signal=KILL $((FUZZ_SECONDS + 60)) \
+        "$BIN_DIR/$target" -artifact_prefix="fuzz/artifacts/$target/" "${options[@]}" "${inputs[@]}" \
         >"$log" 2>&1 || rc=$?
     secs=$(fmt_ms $(($(now_ms) - t)))
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || true)
@@ -91,10 +97,10 @@ for target in "${TARGETS[@]}"; do
     if [[ $rc -eq 0 ]]; then
         SUMMARY+=("$(printf '%-18s %10s runs %6s  corpus %5s  ok' "$target" "${execs:-?}" "$secs" "$corpus_size")")
     else
-        artifact=$(grep -o 'fuzz/artifacts/[^ ]*' "$log" | tail -1 || true)
+        artifact=$(grep -o 'fuzz/artifacts/[^ ]*' "$log" | head -1 || true)
         SUMMARY+=("$(printf '%-18s %10s runs %6s  corpus %5s  FAILED (exit %s) %s' "$target" "${execs:-?}" "$secs" "$corpus_size" "$rc" "$artifact")")
         show_log_tail "$log" 40
-        warn "$target failed: replay with: RUSTC_BOOTSTRAP=1 ${CARGO_FUZZ#"$ROOT"/} run --fuzz-dir fuzz ${FUZZ_FLAGS[*]} $target ${artifact:-<input>}"
+        warn "$target failed: replay with: ${BIN_DIR#"$ROOT"/}/$target ${artifact:-<input>}  (or: RUSTC_BOOTSTRAP=1 ${CARGO_FUZZ#"$ROOT"/} run --fuzz-dir fuzz ${FUZZ_FLAGS[*]} $target ${artifact:-<input>})"
         failed+=("$target")
     fi
 done

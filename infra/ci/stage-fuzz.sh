@@ -11,9 +11,9 @@
 #
 # Usage: infra/ci/stage-fuzz.sh [TARGET...]     (default: every target in fuzz/Cargo.toml)
 # Environment: FUZZ_SECONDS (per target), FUZZ_JOBS (cargo build jobs, default 2),
-#   FUZZ_TARGET_DIR (default fuzz/target) and CARGO_FUZZ_ROOT (default .tools/cargo-fuzz): point
-#   them at a directory that outlives the checkout to reuse the instrumented dependency build
-#   (the AWS SDK crates: about half an hour cold on a busy 2-core machine) and cargo-fuzz itself.
+#   FUZZ_TARGET_DIR and CARGO_FUZZ_ROOT (default: under ~/.cache/mobileid, outside the checkout,
+#   so that CI's fresh clones reuse the instrumented dependency build — the AWS SDK crates take
+#   15–30 min cold on a 2-core machine — and cargo-fuzz itself; a new machine builds them once).
 set -euo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -22,8 +22,9 @@ cd "$ROOT"
 source "$ROOT/infra/lib/common.sh"
 
 CARGO_FUZZ_VERSION="0.13.2"
-TOOL_ROOT=${CARGO_FUZZ_ROOT:-$ROOT/.tools/cargo-fuzz}
-TARGET_DIR=${FUZZ_TARGET_DIR:-$ROOT/fuzz/target}
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/mobileid
+TOOL_ROOT=${CARGO_FUZZ_ROOT:-$CACHE/cargo-fuzz}
+TARGET_DIR=${FUZZ_TARGET_DIR:-$CACHE/fuzz-target}
 CARGO_FUZZ="$TOOL_ROOT/bin/cargo-fuzz"
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 FUZZ_JOBS=${FUZZ_JOBS:-2}

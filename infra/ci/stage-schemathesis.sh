@@ -30,7 +30,7 @@ VENV="$ROOT/.tools/venv-schemathesis"
 LOGS="$ROOT/.tools/logs"
 REPORT_DIR="$ROOT/.tools/schemathesis-report"
 EXAMPLES=${SCHEMATHESIS_EXAMPLES:-60}
-MAX_SECONDS=${SCHEMATHESIS_MAX_SECONDS:-300}
+MAX_SECONDS=${SCHEMATHESIS_MAX_SECONDS:-150}
 SEED=${SCHEMATHESIS_SEED:-}
 mkdir -p "$LOGS"
 
@@ -59,7 +59,7 @@ t=$(now_ms)
 run_child cargo build --quiet -p mobileid-local
 info "built in $(fmt_ms $(($(now_ms) - t)))"
 
-PORT=$(free_port)
+PORT=$(free_port 127.0.0.1)
 URL="http://127.0.0.1:$PORT"
 SERVER_LOG="$LOGS/schemathesis-server.log"
 start_server mobileid-local "$SERVER_LOG" "$ROOT" env MOBILEID_STAGE=load-stage RUST_LOG=warn \

@@ -4,6 +4,7 @@
 //! it accepts exactly what the functions accept.
 
 mod cert;
+mod hawk;
 mod input;
 mod secret;
 mod stage;
@@ -61,6 +62,28 @@ enum Command {
     /// Identity certificates issued by POST /v1/certificate/sign.
     #[command(subcommand)]
     Cert(CertCommand),
+
+    /// Prints the Hawk Authorization header a device would send, to try the API with curl.
+    #[command(
+        after_help = "Example:\n  curl -X POST http://127.0.0.1:8080/v1/msisdn/unregister -H \"Authorization: $(mobileid hawk-header --token $TOKEN --url http://127.0.0.1:8080/v1/msisdn/unregister)\""
+    )]
+    HawkHeader {
+        /// The msisdnSessionToken returned by POST /v1/msisdn/register (64 hex characters).
+        #[arg(long)]
+        token: String,
+        /// The request's HTTP method.
+        #[arg(long, default_value = "POST")]
+        method: String,
+        /// The request's full URL (scheme, host, port, path and query are signed).
+        #[arg(long)]
+        url: Option<String>,
+        /// The JSON body, bound into the header as a payload hash (send exactly these bytes).
+        #[arg(long)]
+        body: Option<String>,
+        /// Print the Hawk id instead (the device texts "/v1/msisdn/sms/momt/verify <id>").
+        #[arg(long)]
+        print_id: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -123,6 +146,13 @@ fn main() -> ExitCode {
             cert,
             ignore_expiry,
         }) => cert::verify(&jwks, &cert, ignore_expiry),
+        Command::HawkHeader {
+            token,
+            method,
+            url,
+            body,
+            print_id,
+        } => hawk::header(&token, &method, url.as_deref(), body.as_deref(), print_id),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -197,8 +197,9 @@ fn nexmo_signature_md5hash() -> String {
     FIXTURE.nexmo.sign(black_box(&FIXTURE.webhook_params))
 }
 
-/// Not cryptography, but as unavoidable: libphonenumber's validation of a number.
-#[divan::bench]
-fn msisdn_parse() -> Msisdn {
-    Msisdn::parse(black_box("+33612345678")).expect("a French mobile")
+/// Not cryptography, but as unavoidable: libphonenumber's validation of a number (a French
+/// mobile, and a North American one like the stages' test numbers).
+#[divan::bench(args = ["+33612345678", "+12025550142"])]
+fn msisdn_parse(number: &str) -> Msisdn {
+    Msisdn::parse(black_box(number)).expect("a valid mobile")
 }

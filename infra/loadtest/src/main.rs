@@ -11,6 +11,7 @@ mod stats;
 mod store_stats;
 mod webhook;
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -111,14 +112,13 @@ async fn run(args: &Args, plan: &Plan) -> Result<bool, String> {
     if !store_phases.is_empty() {
         summary.store = Some(Value::Array(store_phases));
     }
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&summary).expect("the summary serialises")
-        );
+    let report = if args.json {
+        serde_json::to_string_pretty(&summary).expect("the summary serialises") + "\n"
     } else {
-        print!("{}", summary.render());
-    }
+        summary.render()
+    };
+    // A closed pipe (`| head`) is not worth a panic; the exit code still tells the outcome.
+    let _ = std::io::stdout().write_all(report.as_bytes());
     if summary.flows.completed == 0 {
         eprintln!("no flow completed: is the server up?");
         healthy = false;
@@ -201,17 +201,9 @@ async fn store_cost_phases(
             break;
         };
         let per = store_stats::per_flow(&before, &after, flows);
-        eprintln!(
-            "  {name}: {}",
-            store_stats::render(&json!([store_stats::phase(
-                name,
-                flows,
-                rec.flows_failed,
-                per.clone()
-            )]))
-            .trim()
-        );
-        phases.push(store_stats::phase(name, flows, rec.flows_failed, per));
+        let phase = store_stats::phase(name, flows, rec.flows_failed, per);
+        eprint!("{}", store_stats::render(&json!([phase])));
+        phases.push(phase);
         before = after;
     }
     (phases, healthy)

@@ -67,7 +67,6 @@ fn live(record: Option<&mut SessionRecord>, now: i64) -> Option<&mut SessionReco
 impl Store for MemoryStore {
     async fn put_session(&self, key: &SessionKey, record: &SessionRecord) -> StoreResult<()> {
         let mut t = self.lock()?;
-        Self::sweep(&mut t, record.expires_at - 1);
         t.sessions.insert(key.clone(), record.clone());
         Ok(())
     }
@@ -162,6 +161,8 @@ impl Store for MemoryStore {
 
     async fn insert_once(&self, key: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
         let mut t = self.lock()?;
+        // Every authenticated request comes through here with the real `now`: sweep here.
+        Self::sweep(&mut t, now);
         match t.counters.get(key) {
             Some((_, exp)) if *exp > now => Ok(false),
             _ => {
@@ -240,5 +241,51 @@ mod tests {
         ));
         store.set_unavailable(false);
         assert_eq!(store.ping().await, Ok(()));
+    }
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    use super::*;
+    use crate::crypto::SessionKey;
+
+    #[tokio::test]
+    async fn sweeping_keeps_live_records() {
+        let store = MemoryStore::new();
+        let now = 1_000_000;
+        let record = |expires_at| SessionRecord {
+            sealed_auth_key: vec![1],
+            expires_at,
+            msisdn: None,
+            code: None,
+            verified_at_ms: None,
+        };
+        store
+            .put_session(&SessionKey::from_stored("live".into()), &record(now + 100))
+            .await
+            .unwrap();
+        store
+            .put_session(&SessionKey::from_stored("dead".into()), &record(now - 1))
+            .await
+            .unwrap();
+        for i in 0..100_000 {
+            store
+                .increment(&format!("c{i}"), now + 60, now)
+                .await
+                .unwrap();
+        }
+        assert!(store.insert_once("nonce", now + 60, now).await.unwrap());
+        let t = store.lock().unwrap();
+        assert!(
+            t.sessions
+                .contains_key(&SessionKey::from_stored("live".into())),
+            "live session kept"
+        );
+        assert!(
+            !t.sessions
+                .contains_key(&SessionKey::from_stored("dead".into())),
+            "expired one swept"
+        );
+        assert_eq!(t.counters.len(), 100_001, "live counters kept");
     }
 }

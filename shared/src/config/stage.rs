@@ -158,9 +158,16 @@ impl StageTable {
 
     /// Parses and checks a stage file; every mistake is reported with what to fix.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let table: StageTable =
+        let mut table: StageTable =
             toml::from_str(text).map_err(|e| ConfigError::new(format!("stage file: {e}")))?;
         table.check()?;
+        // Parsed once here (libphonenumber is costly), so requests compare E.164 strings.
+        for t in &mut table.test_numbers {
+            t.msisdn = Msisdn::parse(&t.msisdn)
+                .expect("checked above")
+                .e164()
+                .to_owned();
+        }
         Ok(table)
     }
 
@@ -265,7 +272,7 @@ impl StageTable {
     pub fn test_code_for(&self, msisdn: &Msisdn) -> Option<&str> {
         self.test_numbers
             .iter()
-            .find(|t| Msisdn::parse(&t.msisdn).is_ok_and(|m| m == *msisdn))
+            .find(|t| t.msisdn == msisdn.e164())
             .map(|t| t.code.as_str())
     }
 
@@ -377,6 +384,22 @@ mccs = ["208"]
                 .unwrap_err()
                 .0
                 .contains("carrier-pigeon")
+        );
+    }
+
+    #[test]
+    fn test_numbers_are_normalised_once_at_load() {
+        let dev = MINIMAL.to_owned()
+            + "[[test_numbers]]\nmsisdn = \"+33 6 12 34 56 78\"\ncode = \"123456\"\n";
+        let t = StageTable::parse(&dev).unwrap();
+        assert_eq!(t.test_numbers[0].msisdn, "+33612345678");
+        assert_eq!(
+            t.test_code_for(&Msisdn::parse("+33612345678").unwrap()),
+            Some("123456")
+        );
+        assert_eq!(
+            t.test_code_for(&Msisdn::parse("+33612345679").unwrap()),
+            None
         );
     }
 

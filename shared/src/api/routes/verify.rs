@@ -115,8 +115,10 @@ async fn check(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, Ap
 }
 
 fn is_test_number(state: &AppState, number_mac: &str) -> bool {
-    state.settings.stage.test_numbers.iter().any(|t| {
-        crate::domain::Msisdn::parse(&t.msisdn)
-            .is_ok_and(|m| state.ids.msisdn_mac(&m) == number_mac)
-    })
+    state
+        .settings
+        .stage
+        .test_numbers
+        .iter()
+        .any(|t| state.ids.msisdn_mac_of_e164(&t.msisdn) == number_mac)
 }

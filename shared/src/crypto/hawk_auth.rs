@@ -132,7 +132,8 @@ impl HawkHeader {
         now: i64,
         skew_secs: i64,
     ) -> Result<(), HawkFailure> {
-        if (self.ts - now).abs() > skew_secs {
+        // abs_diff: no overflow whatever the header's ts (found by fuzzing).
+        if self.ts.abs_diff(now) > skew_secs.unsigned_abs() {
             return Err(HawkFailure::Stale {
                 now,
                 tsm: timestamp_mac(key, now),
@@ -349,6 +350,18 @@ mod tests {
             }
             other => panic!("expected stale, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn extreme_timestamps_are_stale_not_an_overflow() {
+        let (id, key) = reference_credentials();
+        let header = client_authorization(&id, &key, &REQUEST, 1_400_000_000, "n", None);
+        let mut parsed = HawkHeader::parse(Some(&header)).unwrap();
+        parsed.ts = i64::MAX;
+        assert!(matches!(
+            parsed.check_timestamp(&key, -5, 60),
+            Err(HawkFailure::Stale { .. })
+        ));
     }
 
     #[test]

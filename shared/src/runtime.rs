@@ -1,5 +1,6 @@
-//! Building the services from configuration, once per process, and running a router — shared
-//! by the four Lambda mains and the local server so that none of them wires anything itself.
+//! Building the services from configuration, once per process — shared by the Lambda
+//! functions (through `mobileid-aws`, which adds the AWS clients) and the local server, so that
+//! none of them wires anything itself.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use crate::api::{AppState, InboundVerifier, Services};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigError, ServiceSecrets, Settings, StoreKind};
 use crate::random::{OsRandomness, Randomness};
+use crate::sms::build::Providers;
 use crate::sms::{self, SmsSender};
 use crate::store::{MemoryStore, Store};
 
@@ -32,29 +34,18 @@ pub fn init_tracing(host: Host) {
     };
 }
 
-/// Reads the stage secret: inline JSON, then Secrets Manager, then (locally only) a fresh one.
-pub async fn load_secrets(settings: &Settings, host: Host) -> Result<ServiceSecrets, ConfigError> {
+/// Reads the stage secret when it is inline JSON, or (locally only) makes a fresh one. A
+/// Secrets Manager secret (`MOBILEID_SECRET_ID`) is read by the AWS adapters
+/// (`mobileid_aws::load_secrets`), which the Lambda functions link and this crate does not.
+pub fn load_secrets(settings: &Settings, host: Host) -> Result<ServiceSecrets, ConfigError> {
     if let Some(json) = &settings.secret_json {
         return ServiceSecrets::from_json(json);
     }
-    if let Some(id) = &settings.secret_id {
-        let config = aws_config().await;
-        let client = aws_sdk_secretsmanager::Client::new(&config);
-        let value = client
-            .get_secret_value()
-            .secret_id(id)
-            .send()
-            .await
-            .map_err(|e| {
-                ConfigError::new(format!(
-                    "reading secret {id}: {}",
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
-                ))
-            })?;
-        let text = value
-            .secret_string()
-            .ok_or_else(|| ConfigError::new(format!("secret {id} has no string value")))?;
-        return ServiceSecrets::from_json(text);
+    if settings.secret_id.is_some() {
+        return Err(ConfigError::new(
+            "MOBILEID_SECRET_ID names a Secrets Manager secret, which only the Lambda functions \
+             read (mobileid-aws); give the secret inline with MOBILEID_SECRET_JSON",
+        ));
     }
     match host {
         Host::Local => Ok(ServiceSecrets::generate(&OsRandomness)),
@@ -64,21 +55,6 @@ pub async fn load_secrets(settings: &Settings, host: Host) -> Result<ServiceSecr
     }
 }
 
-/// The AWS SDK configuration, with the ring-only rustls HTTP client (no aws-lc build).
-/// Endpoints, region and credentials come from the standard `AWS_*` environment.
-pub async fn aws_config() -> aws_config::SdkConfig {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
-        .load()
-        .await
-}
-
 /// The parts a host may provide itself instead of building them from configuration.
 pub struct Overrides {
     pub clock: Arc<dyn Clock>,
@@ -86,6 +62,9 @@ pub struct Overrides {
     pub store: Option<Arc<dyn Store>>,
     pub sms: Option<Arc<dyn SmsSender>>,
     pub inbound_verifier: Option<Arc<dyn InboundVerifier>>,
+    /// The SMS providers this binary links, by the names stage tables use. Functions that send
+    /// no SMS link none (and get a sender that refuses).
+    pub sms_providers: Providers,
 }
 
 impl Default for Overrides {
@@ -96,6 +75,7 @@ impl Default for Overrides {
             store: None,
             sms: None,
             inbound_verifier: None,
+            sms_providers: Providers::nexmo(),
         }
     }
 }
@@ -110,9 +90,11 @@ pub async fn build_services(
     let store: Arc<dyn Store> = match (overrides.store, settings.store) {
         (Some(store), _) => store,
         (None, StoreKind::Memory) => Arc::new(MemoryStore::new()),
-        // The tables are the stack's (SAM template); a missing one makes the heartbeat fail.
         (None, StoreKind::DynamoDb) => {
-            Arc::new(crate::store::DynamoStore::from_settings(&settings).await)
+            return Err(ConfigError::new(
+                "MOBILEID_STORE=dynamodb: the DynamoDB store is in the AWS adapters (mobileid-aws), \
+                 which this binary does not link",
+            ));
         }
     };
     // The verifier first: a Lambda without a signature secret stops here, before any client.
@@ -127,8 +109,15 @@ pub async fn build_services(
     let (sms, outbox) = match overrides.sms {
         Some(sms) => (sms, None),
         None => {
-            let setup =
-                sms::build::sms_setup(&settings, secrets, host, &store, &overrides.clock).await?;
+            let setup = sms::build::sms_setup(
+                &settings,
+                secrets,
+                host,
+                &store,
+                &overrides.clock,
+                &overrides.sms_providers,
+            )
+            .await?;
             (setup.sender, setup.fake_gateway)
         }
     };
@@ -143,17 +132,4 @@ pub async fn build_services(
         outbox,
         inbound_verifier,
     }))
-}
-
-/// A Lambda function's whole life: configuration and clients once (cold start), then every
-/// event through the function's router.
-pub async fn run_lambda(
-    make_router: fn(AppState) -> axum::Router,
-) -> Result<(), lambda_http::Error> {
-    init_tracing(Host::Lambda);
-    let settings = Settings::from_env()?;
-    let secrets = load_secrets(&settings, Host::Lambda).await?;
-    let state = build_services(settings, &secrets, Host::Lambda, Overrides::default()).await?;
-    tracing::info!(stage = %state.settings.stage.stage, "cold start complete");
-    lambda_http::run(make_router(state)).await
 }

@@ -140,6 +140,7 @@ impl TestAppBuilder {
             rng: Arc::new(OsRandomness),
             store: Some(self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()))),
             sms: Some(self.sms.unwrap_or_else(|| outbox.clone())),
+            sms_providers: crate::sms::build::Providers::none(),
             inbound_verifier: self.inbound_verifier,
         };
         let secrets = self

@@ -1,7 +1,14 @@
-//! The `inbound-sms` Lambda: the SMS provider's inbound-SMS webhook (on a function URL).
-//! Everything it does lives in the shared crate; this only picks the router.
+//! The `inbound-sms` Lambda: the SMS provider's inbound-SMS webhook, on a function URL (texts replies).
+//! Everything it does lives in the shared crates; this only names the router and the SMS
+//! providers it links.
+
+use mobileid_aws::lambda::{Function, SmsLinks};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    mobileid::runtime::run_lambda(mobileid::api::inbound_sms_router).await
+    mobileid_aws::run(Function {
+        router: mobileid::api::inbound_sms_router,
+        sms: SmsLinks::All,
+    })
+    .await
 }

@@ -1,7 +1,14 @@
-//! The `start-verification` Lambda: discover, register, unregister, sms/mt/verify and the service routes.
-//! Everything it does lives in the shared crate; this only picks the router.
+//! The `start-verification` Lambda: discover, register, unregister, sms/mt/verify and the service routes (texts codes).
+//! Everything it does lives in the shared crates; this only names the router and the SMS
+//! providers it links.
+
+use mobileid_aws::lambda::{Function, SmsLinks};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    mobileid::runtime::run_lambda(mobileid::api::start_verification_router).await
+    mobileid_aws::run(Function {
+        router: mobileid::api::start_verification_router,
+        sms: SmsLinks::All,
+    })
+    .await
 }

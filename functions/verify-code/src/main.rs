@@ -1,7 +1,14 @@
-//! The `verify-code` Lambda: sms/verify_code.
-//! Everything it does lives in the shared crate; this only picks the router.
+//! The `verify-code` Lambda: sms/verify_code (sends no SMS, so links no SMS client).
+//! Everything it does lives in the shared crates; this only names the router and the SMS
+//! providers it links.
+
+use mobileid_aws::lambda::{Function, SmsLinks};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    mobileid::runtime::run_lambda(mobileid::api::verify_code_router).await
+    mobileid_aws::run(Function {
+        router: mobileid::api::verify_code_router,
+        sms: SmsLinks::None,
+    })
+    .await
 }

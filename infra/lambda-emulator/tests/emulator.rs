@@ -99,7 +99,17 @@ fn discover_through_the_runtime_api_answers_200() {
         "--env",
         "MOBILEID_STAGE=dev",
         "--env",
-        "MOBILEID_STORE=memory",
+        "MOBILEID_STORE=dynamodb",
+        // A Lambda runs on DynamoDB only; these events never reach the store, so an endpoint
+        // that refuses connections will do (the cold start's warm-up ping fails quietly).
+        "--env",
+        "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:9",
+        "--env",
+        "AWS_REGION=us-east-1",
+        "--env",
+        "AWS_ACCESS_KEY_ID=test",
+        "--env",
+        "AWS_SECRET_ACCESS_KEY=test",
         "--env",
         &secret,
     ]);
@@ -149,7 +159,17 @@ fn an_unexpected_status_fails_the_run() {
         "--expect-status",
         "201",
         "--env",
-        "MOBILEID_STORE=memory",
+        "MOBILEID_STORE=dynamodb",
+        // A Lambda runs on DynamoDB only; these events never reach the store, so an endpoint
+        // that refuses connections will do (the cold start's warm-up ping fails quietly).
+        "--env",
+        "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:9",
+        "--env",
+        "AWS_REGION=us-east-1",
+        "--env",
+        "AWS_ACCESS_KEY_ID=test",
+        "--env",
+        "AWS_SECRET_ACCESS_KEY=test",
         "--env",
         &secret,
     ]);

@@ -1,5 +1,6 @@
 //! `mobileid-local`: every route of the four functions in one process, with an in-memory store
-//! (or DynamoDB, `MOBILEID_STORE=dynamodb`) and a fake SMS gateway whose messages are readable
+//! (or DynamoDB, `MOBILEID_STORE=dynamodb`, when built with `--features dynamodb`) and a fake SMS
+//! gateway whose messages are readable
 //! at `/__sms__/`. No set-up needed: keys
 //! and secrets are generated for the run unless `MOBILEID_SECRET_JSON` gives them.
 
@@ -10,7 +11,7 @@ use std::time::Instant;
 use clap::Parser;
 use mobileid::config::{Settings, StoreKind};
 use mobileid::runtime::{self, Host, Overrides};
-use mobileid::store::{DynamoStore, Store};
+use mobileid::store::Store;
 
 /// Runs the whole Mobile-ID service locally (all four functions in one process).
 ///
@@ -43,7 +44,7 @@ async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Err
             .or_else(|| Some(default_url.clone())),
         _ => std::env::var(name).ok(),
     })?;
-    let secrets = runtime::load_secrets(&settings, Host::Local).await?;
+    let secrets = runtime::load_secrets(&settings, Host::Local)?;
     let stage = settings.stage.stage.clone();
     let (store, store_name, extra_routes) = local_store(&settings).await?;
     let overrides = Overrides {
@@ -84,7 +85,25 @@ async fn local_store(
     if settings.store != StoreKind::DynamoDb {
         return Ok((None, "in-memory store".into(), axum::Router::new()));
     }
-    let store = Arc::new(DynamoStore::from_settings(settings).await);
+    dynamodb_store(settings).await
+}
+
+#[cfg(not(feature = "dynamodb"))]
+async fn dynamodb_store(
+    _: &Settings,
+) -> Result<(Option<Arc<dyn Store>>, String, axum::Router), Box<dyn std::error::Error>> {
+    Err(
+        "MOBILEID_STORE=dynamodb needs the DynamoDB adapter: build with \
+         `cargo run -p mobileid-local --features dynamodb`"
+            .into(),
+    )
+}
+
+#[cfg(feature = "dynamodb")]
+async fn dynamodb_store(
+    settings: &Settings,
+) -> Result<(Option<Arc<dyn Store>>, String, axum::Router), Box<dyn std::error::Error>> {
+    let store = Arc::new(mobileid_aws::DynamoStore::from_settings(settings).await);
     let tables = format!("{}, {}", store.sessions_table(), store.counters_table());
     store
         .create_tables_if_missing()

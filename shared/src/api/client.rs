@@ -1,22 +1,20 @@
-//! Where a request comes from: API Gateway's `sourceIp` in Lambda, the socket's peer address
-//! in the local server. Never a client-supplied header (it would let a client pick its own
-//! rate-limit bucket).
+//! Where a request comes from: API Gateway's `sourceIp` in Lambda (the AWS adapters copy it
+//! into [`SourceIp`]), the socket's peer address in the local server. Never a client-supplied
+//! header (it would let a client pick its own rate-limit bucket).
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::ConnectInfo;
 use http::Extensions;
-use lambda_http::request::RequestContext;
+
+/// The client's address as the host saw it, put in the request's extensions by a host that
+/// has no socket (Lambda: API Gateway's `requestContext`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceIp(pub IpAddr);
 
 pub fn client_ip(extensions: &Extensions) -> Option<IpAddr> {
-    if let Some(context) = extensions.get::<RequestContext>() {
-        let source = match context {
-            RequestContext::ApiGatewayV2(c) => c.http.source_ip.as_deref(),
-            RequestContext::ApiGatewayV1(c) => c.identity.source_ip.as_deref(),
-            #[allow(unreachable_patterns)]
-            _ => None,
-        };
-        return source.and_then(|ip| ip.parse().ok());
+    if let Some(SourceIp(ip)) = extensions.get::<SourceIp>() {
+        return Some(*ip);
     }
     extensions
         .get::<ConnectInfo<SocketAddr>>()

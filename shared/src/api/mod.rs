@@ -25,6 +25,7 @@ use crate::random::Randomness;
 use crate::sms::{FakeGateway, SmsSender};
 use crate::store::{Store, StoreError};
 
+pub use client::SourceIp;
 pub use routes::inbound::{AcceptUnsigned, InboundVerifier};
 
 /// Everything a handler may use; built once per process (per Lambda cold start).

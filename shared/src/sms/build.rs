@@ -6,10 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::signature::{AcceptUnsigned, InboundVerifier, NexmoSignature, NexmoSigner};
-use super::{Failover, FakeGateway, NexmoSender, Outbox, SmsSender, SnsSender, StoreMailbox};
+use async_trait::async_trait;
+
+use super::{
+    Failover, FakeGateway, NexmoSender, OutboundSms, Outbox, SmsError, SmsSender, StoreMailbox,
+};
 use crate::clock::Clock;
 use crate::config::{ConfigError, ServiceSecrets, Settings};
-use crate::runtime::{Host, aws_config};
+use crate::runtime::Host;
 use crate::store::Store;
 
 /// Stages whose SMS reach real phones: the fake gateway is refused there.
@@ -18,6 +22,89 @@ const REAL_STAGES: [&str; 2] = ["production", "real-stage"];
 /// Longest per-attempt timeout: a send may make several attempts inside one API call.
 const MAX_TIMEOUT_MS: u64 = 10_000;
 
+/// Makes one provider's sender, once per process. Each binary passes the providers it links
+/// (see [`Providers`]): the SNS one lives in the AWS adapters, and a function that sends no
+/// SMS links none, so its binary carries no SMS client at all.
+#[async_trait]
+pub trait ProviderFactory: Send + Sync {
+    /// The name stage tables use (`nexmo`, `sns`).
+    fn name(&self) -> &'static str;
+
+    /// `timeout` bounds one attempt (connect, send, answer).
+    async fn build(
+        &self,
+        settings: &Settings,
+        secrets: &ServiceSecrets,
+        timeout: Duration,
+    ) -> Result<Arc<dyn SmsSender>, ConfigError>;
+}
+
+/// The SMS providers a binary links.
+#[derive(Clone, Default)]
+pub struct Providers(Vec<Arc<dyn ProviderFactory>>);
+
+impl Providers {
+    /// None: the function sends no SMS (verify-code, sign-certificate).
+    pub fn none() -> Self {
+        Providers(Vec::new())
+    }
+
+    /// Nexmo, which needs nothing beyond this crate's HTTP client.
+    pub fn nexmo() -> Self {
+        Providers::none().with(Arc::new(NexmoFactory))
+    }
+
+    pub fn with(mut self, factory: Arc<dyn ProviderFactory>) -> Self {
+        self.0.push(factory);
+        self
+    }
+
+    fn find(&self, name: &str) -> Option<&Arc<dyn ProviderFactory>> {
+        self.0.iter().find(|f| f.name() == name)
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        self.0.iter().map(|f| f.name()).collect()
+    }
+}
+
+pub struct NexmoFactory;
+
+#[async_trait]
+impl ProviderFactory for NexmoFactory {
+    fn name(&self) -> &'static str {
+        "nexmo"
+    }
+
+    async fn build(
+        &self,
+        settings: &Settings,
+        secrets: &ServiceSecrets,
+        timeout: Duration,
+    ) -> Result<Arc<dyn SmsSender>, ConfigError> {
+        let n = &secrets.nexmo;
+        let sender = NexmoSender::new(&settings.nexmo_url, &n.api_key, &n.api_secret, timeout)
+            .map_err(|e| ConfigError::new(format!("SMS provider nexmo: {e}")))?;
+        Ok(Arc::new(sender))
+    }
+}
+
+/// The sender of a function that sends no SMS: a send is a bug, answered as an outage.
+struct NoSms;
+
+#[async_trait]
+impl SmsSender for NoSms {
+    fn name(&self) -> &str {
+        "none"
+    }
+
+    async fn send(&self, _: &OutboundSms) -> Result<(), SmsError> {
+        Err(SmsError::Unreachable(
+            "this function links no SMS provider".into(),
+        ))
+    }
+}
+
 pub struct SmsSetup {
     pub sender: Arc<dyn SmsSender>,
     /// The fake gateway's read side, when SMS go to the fake gateway and may be read back.
@@ -25,13 +112,15 @@ pub struct SmsSetup {
 }
 
 /// The local server always uses the in-memory outbox. A Lambda uses the providers of
-/// `settings.sms_providers` in order, or the store mailbox when they are `outbox`.
+/// `settings.sms_providers` in order, or the store mailbox when they are `outbox`; a function
+/// that links no provider sends nothing.
 pub async fn sms_setup(
     settings: &Settings,
     secrets: &ServiceSecrets,
     host: Host,
     store: &Arc<dyn Store>,
     clock: &Arc<dyn Clock>,
+    linked: &Providers,
 ) -> Result<SmsSetup, ConfigError> {
     if host == Host::Local {
         let outbox = Arc::new(Outbox::new(clock.clone()));
@@ -39,6 +128,12 @@ pub async fn sms_setup(
         return Ok(SmsSetup {
             sender: outbox.clone(),
             fake_gateway: Some(outbox),
+        });
+    }
+    if linked.0.is_empty() {
+        return Ok(SmsSetup {
+            sender: Arc::new(NoSms),
+            fake_gateway: None,
         });
     }
     let providers = &settings.sms_providers;
@@ -81,23 +176,13 @@ pub async fn sms_setup(
     let timeout = Duration::from_millis(timeout_ms);
     let mut senders: Vec<Arc<dyn SmsSender>> = Vec::new();
     for provider in providers {
-        let sender: Arc<dyn SmsSender> = match provider.as_str() {
-            "nexmo" => {
-                let n = &secrets.nexmo;
-                Arc::new(
-                    NexmoSender::new(&settings.nexmo_url, &n.api_key, &n.api_secret, timeout)
-                        .map_err(|e| ConfigError::new(format!("SMS provider nexmo: {e}")))?,
-                )
-            }
-            "sns" => Arc::new(SnsSender::new(aws_sdk_sns::Client::new(
-                &aws_config().await,
-            ))),
-            other => {
-                return Err(ConfigError::new(format!(
-                    "unknown SMS provider {other:?} in MOBILEID_SMS_PROVIDERS (nexmo, sns or outbox)"
-                )));
-            }
-        };
+        let factory = linked.find(provider).ok_or_else(|| {
+            ConfigError::new(format!(
+                "unknown SMS provider {provider:?} in MOBILEID_SMS_PROVIDERS: this function links {} (or outbox)",
+                linked.names().join(", ")
+            ))
+        })?;
+        let sender = factory.build(settings, secrets, timeout).await?;
         senders.push(sender);
     }
     if senders.is_empty() {

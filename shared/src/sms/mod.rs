@@ -1,4 +1,5 @@
-//! Sending SMS: one trait, implemented by the real providers (Nexmo, SNS), by the fake
+//! Sending SMS: one trait, implemented by the real providers (Nexmo here, SNS in the AWS
+//! adapters), by the fake
 //! gateway (in memory or in the store) and by the failover over an ordered list of them; and
 //! the signature check of the provider's inbound callbacks.
 
@@ -10,7 +11,6 @@ mod mailbox;
 mod nexmo;
 mod outbox;
 pub mod signature;
-mod sns;
 pub mod text;
 
 pub use failover::Failover;
@@ -20,7 +20,6 @@ pub use mailbox::StoreMailbox;
 pub use nexmo::NexmoSender;
 pub use outbox::{Outbox, RecordedSms};
 pub use signature::{NexmoSignature, NexmoSigner, SignatureMethod};
-pub use sns::{SnsSender, sms_attributes};
 
 use async_trait::async_trait;
 

@@ -1,31 +1,64 @@
 //! The in-memory store: the local server's default and the fast tests' store. Each operation
-//! runs under one lock, which gives it the same atomicity as DynamoDB's conditional writes.
+//! is one step under its key's shard lock (see [`expiring`]), which gives it the same atomicity
+//! as DynamoDB's conditional writes; expired records are collected as operations go and by
+//! [`MemoryStore::sweep`], so memory follows the live records.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+mod expiring;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 
+use self::expiring::{Expires, ExpiringMap, Full};
 use super::{
     BoundMsisdn, Consume, IssueOutcome, PendingCode, SessionRecord, Store, StoreError, StoreResult,
     WrongTry,
 };
 use crate::crypto::SessionKey;
 
-#[derive(Default)]
-struct Tables {
-    sessions: HashMap<SessionKey, SessionRecord>,
-    /// key → (value, expires_at): counters, nonces and seen message ids.
-    counters: HashMap<String, (u64, i64)>,
-    /// destination → [(message, expires_at)].
-    mailboxes: HashMap<String, Vec<(String, i64)>>,
+/// Records held at most, per table, unless the host says otherwise: about 1 GB at worst.
+pub const DEFAULT_CAPACITY: usize = 1_000_000;
+
+impl Expires for SessionRecord {
+    fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
 }
 
+/// A counter, a Hawk nonce or a seen message id.
+struct Counter {
+    value: u64,
+    expires_at: i64,
+}
+
+impl Expires for Counter {
+    fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+}
+
+/// The fake gateway's messages for one destination, each with its own expiry.
 #[derive(Default)]
+struct Mailbox(Vec<(String, i64)>);
+
+impl Expires for Mailbox {
+    fn expires_at(&self) -> i64 {
+        self.0.iter().map(|(_, exp)| *exp).max().unwrap_or(i64::MIN)
+    }
+}
+
 pub struct MemoryStore {
-    tables: Mutex<Tables>,
+    sessions: ExpiringMap<SessionRecord>,
+    counters: ExpiringMap<Counter>,
+    mailboxes: ExpiringMap<Mailbox>,
     /// When set, every call fails as an unreachable store would (heartbeat and 503 tests).
-    broken: std::sync::atomic::AtomicBool,
+    broken: AtomicBool,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
 }
 
 impl MemoryStore {
@@ -33,47 +66,84 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// A store that holds at most about `capacity` records per table; past that, a new record
+    /// is refused as an unavailable store (503/201), not an out-of-memory kill.
+    pub fn with_capacity(capacity: usize) -> Self {
+        MemoryStore {
+            sessions: ExpiringMap::new(capacity),
+            counters: ExpiringMap::new(capacity),
+            mailboxes: ExpiringMap::new(capacity),
+            broken: AtomicBool::new(false),
+        }
+    }
+
     /// Makes every following call fail with `Unavailable` (or work again).
     pub fn set_unavailable(&self, broken: bool) {
-        self.broken
-            .store(broken, std::sync::atomic::Ordering::SeqCst);
+        self.broken.store(broken, Ordering::SeqCst);
     }
 
-    fn lock(&self) -> StoreResult<std::sync::MutexGuard<'_, Tables>> {
-        if self.broken.load(std::sync::atomic::Ordering::SeqCst) {
+    /// Collects every record expired at `now` (epoch seconds): the TTL sweeper's job in
+    /// DynamoDB. Operations collect a few as they go; a host calls this now and then so that
+    /// an idle process gives its memory back too.
+    pub fn sweep(&self, now: i64) {
+        let before = self.records_held();
+        self.sessions.sweep(now);
+        self.counters.sweep(now);
+        self.mailboxes.sweep(now);
+        if before - self.records_held() >= RELEASE_AFTER {
+            release_free_memory();
+        }
+    }
+
+    /// Records held, expired ones not yet collected included (sessions, counters, mailboxes).
+    pub fn records_held(&self) -> usize {
+        [
+            self.sessions.footprint(),
+            self.counters.footprint(),
+            self.mailboxes.footprint(),
+        ]
+        .iter()
+        .map(|(entries, queued)| entries + queued)
+        .sum()
+    }
+
+    fn check(&self) -> StoreResult<()> {
+        if self.broken.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable("memory store switched off".into()));
         }
-        // A panic while holding the lock can't leave a half-written record (each operation
-        // writes at most once, at its end), so a poisoned lock is safe to reuse.
-        Ok(self.tables.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    /// Drops expired sessions and counters (the TTL sweeper's job in DynamoDB), so a long-running
-    /// local server does not grow without bound.
-    fn sweep(tables: &mut Tables, now: i64) {
-        if tables.sessions.len() + tables.counters.len() < 100_000 {
-            return;
-        }
-        tables.sessions.retain(|_, s| s.expires_at > now);
-        tables.counters.retain(|_, (_, exp)| *exp > now);
+        Ok(())
     }
 }
 
-fn live(record: Option<&mut SessionRecord>, now: i64) -> Option<&mut SessionRecord> {
-    record.filter(|r| r.expires_at > now)
+/// Collected records past which a sweep hands freed memory back to the system.
+const RELEASE_AFTER: usize = 10_000;
+
+/// glibc keeps freed small allocations in its arenas for reuse: without this, a server whose
+/// load has passed keeps its peak footprint even though its tables are empty again.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the kernel; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+fn full(_: Full) -> StoreError {
+    StoreError::Unavailable("memory store is full (its configured capacity)".into())
 }
 
 #[async_trait]
 impl Store for MemoryStore {
     async fn put_session(&self, key: &SessionKey, record: &SessionRecord) -> StoreResult<()> {
-        let mut t = self.lock()?;
-        t.sessions.insert(key.clone(), record.clone());
-        Ok(())
+        self.check()?;
+        self.sessions
+            .update(key.as_str(), None, |slot| *slot = Some(record.clone()))
+            .map_err(full)
     }
 
     async fn get_session(&self, key: &SessionKey, now: i64) -> StoreResult<Option<SessionRecord>> {
-        let mut t = self.lock()?;
-        Ok(live(t.sessions.get_mut(key), now).map(|r| r.clone()))
+        self.check()?;
+        Ok(self.sessions.read(key.as_str(), now, |r| r.cloned()))
     }
 
     async fn issue_code(
@@ -83,27 +153,36 @@ impl Store for MemoryStore {
         code: &PendingCode,
         now: i64,
     ) -> StoreResult<IssueOutcome> {
-        let mut t = self.lock()?;
-        let Some(session) = live(t.sessions.get_mut(key), now) else {
-            return Ok(IssueOutcome::NoSession);
-        };
-        match &session.msisdn {
-            Some(bound) if bound.mac != msisdn.mac => return Ok(IssueOutcome::OtherNumberBound),
-            Some(_) => {}
-            None => session.msisdn = Some(msisdn.clone()),
-        }
-        session.code = Some(code.clone());
-        Ok(IssueOutcome::Issued)
+        self.check()?;
+        self.sessions
+            .update(key.as_str(), Some(now), |slot| {
+                let Some(session) = slot else {
+                    return IssueOutcome::NoSession;
+                };
+                match &session.msisdn {
+                    Some(bound) if bound.mac != msisdn.mac => {
+                        return IssueOutcome::OtherNumberBound;
+                    }
+                    Some(_) => {}
+                    None => session.msisdn = Some(msisdn.clone()),
+                }
+                session.code = Some(code.clone());
+                IssueOutcome::Issued
+            })
+            .map_err(full)
     }
 
     async fn withdraw_code(&self, key: &SessionKey, code_mac: &str) -> StoreResult<()> {
-        let mut t = self.lock()?;
-        if let Some(session) = t.sessions.get_mut(key)
-            && session.code.as_ref().is_some_and(|c| c.mac == code_mac)
-        {
-            session.code = None;
-        }
-        Ok(())
+        self.check()?;
+        self.sessions
+            .update(key.as_str(), None, |slot| {
+                if let Some(session) = slot
+                    && session.code.as_ref().is_some_and(|c| c.mac == code_mac)
+                {
+                    session.code = None;
+                }
+            })
+            .map_err(full)
     }
 
     async fn count_wrong_try(
@@ -112,20 +191,23 @@ impl Store for MemoryStore {
         code_mac: &str,
         max: u32,
     ) -> StoreResult<WrongTry> {
-        let mut t = self.lock()?;
-        let code = t
-            .sessions
-            .get_mut(key)
-            .and_then(|s| s.code.as_mut())
-            .filter(|c| c.mac == code_mac && !c.used);
-        Ok(match code {
-            None => WrongTry::CodeChanged,
-            Some(c) if c.wrong_tries >= max => WrongTry::AlreadyLocked,
-            Some(c) => {
-                c.wrong_tries += 1;
-                WrongTry::Counted(c.wrong_tries)
-            }
-        })
+        self.check()?;
+        self.sessions
+            .update(key.as_str(), None, |slot| {
+                let code = slot
+                    .as_mut()
+                    .and_then(|s| s.code.as_mut())
+                    .filter(|c| c.mac == code_mac && !c.used);
+                match code {
+                    None => WrongTry::CodeChanged,
+                    Some(c) if c.wrong_tries >= max => WrongTry::AlreadyLocked,
+                    Some(c) => {
+                        c.wrong_tries += 1;
+                        WrongTry::Counted(c.wrong_tries)
+                    }
+                }
+            })
+            .map_err(full)
     }
 
     async fn consume_code(
@@ -134,91 +216,105 @@ impl Store for MemoryStore {
         code_mac: &str,
         consume: &Consume,
     ) -> StoreResult<bool> {
-        let mut t = self.lock()?;
-        let Some(session) = live(t.sessions.get_mut(key), consume.now) else {
-            return Ok(false);
-        };
-        let Some(code) = session.code.as_mut() else {
-            return Ok(false);
-        };
-        if code.mac != code_mac
-            || code.used
-            || code.expires_at <= consume.now
-            || code.wrong_tries >= consume.max_wrong_tries
-        {
-            return Ok(false);
-        }
-        code.used = true;
-        session.verified_at_ms = Some(consume.verified_at_ms);
-        session.expires_at = session.expires_at.max(consume.session_expires_at);
-        Ok(true)
+        self.check()?;
+        self.sessions
+            .update(key.as_str(), Some(consume.now), |slot| {
+                let Some(session) = slot else {
+                    return false;
+                };
+                let Some(code) = session.code.as_mut() else {
+                    return false;
+                };
+                if code.mac != code_mac
+                    || code.used
+                    || code.expires_at <= consume.now
+                    || code.wrong_tries >= consume.max_wrong_tries
+                {
+                    return false;
+                }
+                code.used = true;
+                session.verified_at_ms = Some(consume.verified_at_ms);
+                session.expires_at = session.expires_at.max(consume.session_expires_at);
+                true
+            })
+            .map_err(full)
     }
 
     async fn delete_session(&self, key: &SessionKey) -> StoreResult<()> {
-        self.lock()?.sessions.remove(key);
+        self.check()?;
+        self.sessions.remove(key.as_str());
         Ok(())
     }
 
     async fn insert_once(&self, key: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
-        let mut t = self.lock()?;
-        // Every authenticated request comes through here with the real `now`: sweep here.
-        Self::sweep(&mut t, now);
-        match t.counters.get(key) {
-            Some((_, exp)) if *exp > now => Ok(false),
-            _ => {
-                t.counters.insert(key.to_owned(), (1, expires_at));
-                Ok(true)
-            }
-        }
+        self.check()?;
+        self.counters
+            .update(key, Some(now), |slot| {
+                if slot.is_some() {
+                    return false;
+                }
+                *slot = Some(Counter {
+                    value: 1,
+                    expires_at,
+                });
+                true
+            })
+            .map_err(full)
     }
 
     async fn forget(&self, key: &str) -> StoreResult<()> {
-        self.lock()?.counters.remove(key);
+        self.check()?;
+        self.counters.remove(key);
         Ok(())
     }
 
     async fn increment(&self, key: &str, expires_at: i64, now: i64) -> StoreResult<u64> {
-        let mut t = self.lock()?;
-        let entry = t.counters.entry(key.to_owned()).or_insert((0, expires_at));
-        if entry.1 <= now {
-            *entry = (0, expires_at);
-        }
-        entry.0 += 1;
-        Ok(entry.0)
+        self.check()?;
+        self.counters
+            .update(key, Some(now), |slot| {
+                // An absent or expired counter starts again from zero with the new expiry.
+                let counter = slot.get_or_insert(Counter {
+                    value: 0,
+                    expires_at,
+                });
+                counter.value += 1;
+                counter.value
+            })
+            .map_err(full)
     }
 
     async fn counter(&self, key: &str, now: i64) -> StoreResult<u64> {
-        let t = self.lock()?;
-        Ok(t.counters
-            .get(key)
-            .filter(|(_, exp)| *exp > now)
-            .map_or(0, |(v, _)| *v))
+        self.check()?;
+        Ok(self.counters.read(key, now, |c| c.map_or(0, |c| c.value)))
     }
 
     async fn append_message(&self, to: &str, message: &str, expires_at: i64) -> StoreResult<()> {
-        let mut t = self.lock()?;
-        t.mailboxes
-            .entry(to.to_owned())
-            .or_default()
-            .push((message.to_owned(), expires_at));
-        Ok(())
+        self.check()?;
+        self.mailboxes
+            .update(to, None, |slot| {
+                slot.get_or_insert_with(Mailbox::default)
+                    .0
+                    .push((message.to_owned(), expires_at));
+            })
+            .map_err(full)
     }
 
     async fn messages(&self, to: &str, now: i64) -> StoreResult<Vec<String>> {
-        let t = self.lock()?;
-        Ok(t.mailboxes
-            .get(to)
-            .map(|m| {
-                m.iter()
-                    .filter(|(_, exp)| *exp > now)
-                    .map(|(m, _)| m.clone())
-                    .collect()
-            })
-            .unwrap_or_default())
+        self.check()?;
+        Ok(self.mailboxes.read(to, now, |mailbox| {
+            mailbox
+                .map(|m| {
+                    m.0.iter()
+                        .filter(|(_, exp)| *exp > now)
+                        .map(|(m, _)| m.clone())
+                        .collect()
+                })
+                .unwrap_or_default()
+        }))
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.lock().map(|_| ())
+        self.check()
     }
 }
 
@@ -247,45 +343,92 @@ mod tests {
 #[cfg(test)]
 mod sweep_tests {
     use super::*;
-    use crate::crypto::SessionKey;
 
-    #[tokio::test]
-    async fn sweeping_keeps_live_records() {
-        let store = MemoryStore::new();
-        let now = 1_000_000;
-        let record = |expires_at| SessionRecord {
-            sealed_auth_key: vec![1],
+    fn session(expires_at: i64) -> SessionRecord {
+        SessionRecord {
+            sealed_auth_key: vec![1; 64],
             expires_at,
             msisdn: None,
             code: None,
             verified_at_ms: None,
-        };
-        store
-            .put_session(&SessionKey::from_stored("live".into()), &record(now + 100))
-            .await
-            .unwrap();
-        store
-            .put_session(&SessionKey::from_stored("dead".into()), &record(now - 1))
-            .await
-            .unwrap();
-        for i in 0..100_000 {
+        }
+    }
+
+    #[tokio::test]
+    async fn sweeping_keeps_live_records_and_drops_expired_ones() {
+        let store = MemoryStore::new();
+        let now = 1_000_000;
+        let live = SessionKey::from_stored("live".into());
+        let dead = SessionKey::from_stored("dead".into());
+        store.put_session(&live, &session(now + 100)).await.unwrap();
+        store.put_session(&dead, &session(now - 1)).await.unwrap();
+        for i in 0..1000 {
             store
                 .increment(&format!("c{i}"), now + 60, now)
                 .await
                 .unwrap();
         }
-        assert!(store.insert_once("nonce", now + 60, now).await.unwrap());
-        let t = store.lock().unwrap();
-        assert!(
-            t.sessions
-                .contains_key(&SessionKey::from_stored("live".into())),
-            "live session kept"
-        );
-        assert!(
-            !t.sessions
-                .contains_key(&SessionKey::from_stored("dead".into())),
-            "expired one swept"
-        );
-        assert_eq!(t.counters.len(), 100_001, "live counters kept");
+        store.sweep(now);
+        assert!(store.get_session(&live, now).await.unwrap().is_some());
+        assert_eq!(store.counter("c999", now).await.unwrap(), 1);
+        // live session + its queue item, 1000 counters + theirs; the dead session is gone.
+        assert_eq!(store.records_held(), 2 + 2000);
+    }
+
+    #[tokio::test]
+    async fn a_full_store_refuses_new_records_as_unavailable() {
+        let store = MemoryStore::with_capacity(64);
+        let mut refused = 0;
+        for i in 0..1000 {
+            if let Err(StoreError::Unavailable(why)) =
+                store.insert_once(&format!("n{i}"), 100, 0).await
+            {
+                assert!(why.contains("full"), "{why}");
+                refused += 1;
+            }
+        }
+        assert!(refused >= 1000 - 64, "{refused} refused");
+    }
+
+    /// The process's resident memory (Linux), in KiB.
+    fn rss_kib() -> usize {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    /// A local server at load holds ~100k nonces, counters and sessions; once their TTLs have
+    /// passed (the injected clock moves), the memory they took comes back.
+    #[test]
+    fn memory_returns_to_its_baseline_after_the_longest_ttl() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let store = MemoryStore::new();
+            let now = 1_000_000;
+            let baseline = rss_kib();
+            for i in 0..200_000 {
+                let key = SessionKey::from_stored(format!("{i:064x}"));
+                store.put_session(&key, &session(now + 600)).await.unwrap();
+                store
+                    .insert_once(&format!("nonce#{i:064x}#abcdef"), now + 61, now)
+                    .await
+                    .unwrap();
+            }
+            let peak = rss_kib();
+            assert!(
+                peak > baseline + 50_000,
+                "{baseline} → {peak} KiB: the records took memory"
+            );
+            store.sweep(now + 601);
+            assert_eq!(store.records_held(), 0);
+            let after = rss_kib();
+            let grown = peak - baseline;
+            assert!(
+                after < baseline + grown / 10,
+                "RSS {baseline} KiB before, {peak} at the peak, {after} after the TTLs"
+            );
+        });
     }
 }

@@ -1,5 +1,5 @@
-//! Persistence: one trait, an in-memory implementation (local default, unit tests) and a
-//! DynamoDB one (production). Both pass the same contract tests (`contract.rs`).
+//! Persistence: one trait and an in-memory implementation (local default, unit tests); the
+//! DynamoDB one (production) is in the `mobileid-aws` adapters crate. Both pass the same contract tests (`contract.rs`).
 //!
 //! Every state change that must not race is a single atomic operation of the trait (a
 //! conditional write in DynamoDB, a section under one lock in memory): the handlers never
@@ -7,11 +7,11 @@
 //! Every record carries `expires_at` (epoch seconds) and every read treats an expired record as
 //! absent, because DynamoDB's TTL deletes lazily.
 
+/// The contract every store meets; the DynamoDB adapter's tests run it too.
+#[cfg(any(test, feature = "testkit"))]
 pub mod contract;
-pub mod dynamodb;
 mod memory;
 
-pub use dynamodb::DynamoStore;
 pub use memory::MemoryStore;
 
 use async_trait::async_trait;

@@ -4,7 +4,9 @@ use mobileid::clock::ManualClock;
 use mobileid::config::ServiceSecrets;
 use mobileid::random::OsRandomness;
 
-use crate::support::{lambda_services, moto_url, signing_secrets};
+use mobileid::sms::build::Providers;
+
+use crate::support::{lambda_services, lambda_services_linking, signing_secrets};
 
 fn with_nexmo(mut secrets: ServiceSecrets) -> ServiceSecrets {
     secrets.nexmo.api_key = "key".into();
@@ -83,10 +85,21 @@ async fn a_lambda_starts_with_its_stages_providers_in_order() {
         .await
         .unwrap();
     assert_eq!(state.sms.name(), "nexmo");
-    // The SNS client reads the AWS environment (region, endpoint): only where moto runs.
-    if moto_url().is_some() {
-        let state = lambda_services(&[], &signed, &clock).await.unwrap();
-        assert_eq!(state.sms.name(), "nexmo,sns");
-        assert_eq!(state.sms.check().await, Ok(()));
-    }
+    // The dev stage names nexmo and sns; this crate links only nexmo (SNS is in mobileid-aws).
+    let err = refusal(&[], &signed).await;
+    assert!(
+        err.contains("\"sns\"") && err.contains("links nexmo"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_function_that_links_no_provider_sends_nothing() {
+    let signed = with_nexmo(signing_secrets("sig-secret", "md5hash"));
+    let clock = ManualClock::starting_now();
+    let state = lambda_services_linking(&[], &signed, &clock, Providers::none())
+        .await
+        .unwrap();
+    assert_eq!(state.sms.name(), "none");
+    assert!(state.sms.check().await.is_ok());
 }

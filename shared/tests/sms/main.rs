@@ -1,5 +1,5 @@
 //! SMS out: the providers against servers speaking their wire format (a local HTTP server for
-//! Nexmo, moto and a local server for SNS), failover through the router, the sender chosen per
+//! Nexmo, the SNS sender's are in mobileid-aws), failover through the router, the sender chosen per
 //! network, the localised texts as they go out, the fake gateway's read side, and the start-up
 //! rules of a Lambda.
 
@@ -11,5 +11,4 @@ mod failover;
 mod fake_gateway;
 mod nexmo;
 mod senders;
-mod sns;
 mod texts;

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
-use mobileid::sms::{NexmoSender, SnsSender};
+use mobileid::sms::NexmoSender;
 use mobileid::testkit::TestApp;
 
-use crate::support::{FormServer, Reply, ask_code, sns_attributes, sns_client};
+use crate::support::{FormServer, Reply, ask_code};
 
-/// (number, MCC, sender the dev stage table names for it).
-const CASES: [(&str, &str, &str); 2] = [
+/// (number, MCC, sender the dev stage table names for it); the SNS side is in mobileid-aws.
+pub const CASES: [(&str, &str, &str); 2] = [
     ("+14155552671", "310", "+12025550180"),
     ("+33612345678", "208", "Mozilla@"),
 ];
@@ -50,36 +50,4 @@ async fn nexmo_gets_the_sender_of_the_network_without_its_plus() {
             ("33612345678".to_owned(), "Mozilla@".to_owned())
         ]
     );
-}
-
-#[tokio::test]
-async fn sns_gets_an_origination_number_or_a_sender_id() {
-    let server = FormServer::start(Reply::sns_published()).await;
-    let app = TestApp::builder()
-        .sms(Arc::new(SnsSender::new(sns_client(&server.root()))))
-        .build()
-        .await;
-    for (number, mcc, _) in CASES {
-        let device = app.register().await;
-        assert_eq!(
-            ask_code(&app, &device, number, mcc, true, None)
-                .await
-                .status,
-            StatusCode::NO_CONTENT
-        );
-    }
-    let forms = server.received();
-    assert_eq!(forms.len(), 2);
-    let us = sns_attributes(&forms[0].iter().cloned().collect());
-    assert_eq!(
-        us.get("AWS.MM.SMS.OriginationNumber").map(String::as_str),
-        Some(CASES[0].2)
-    );
-    assert!(!us.contains_key("AWS.SNS.SMS.SenderID"));
-    let fr = sns_attributes(&forms[1].iter().cloned().collect());
-    assert_eq!(
-        fr.get("AWS.SNS.SMS.SenderID").map(String::as_str),
-        Some("Mozilla")
-    );
-    assert!(!fr.contains_key("AWS.MM.SMS.OriginationNumber"));
 }

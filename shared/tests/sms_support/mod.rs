@@ -20,6 +20,7 @@ use mobileid::config::{ConfigError, ServiceSecrets, Settings};
 use mobileid::crypto::KeyedIds;
 use mobileid::random::OsRandomness;
 use mobileid::runtime::{Host, Overrides, build_services};
+use mobileid::sms::build::Providers;
 use mobileid::sms::{Outbox, SmsSender};
 use mobileid::store::MemoryStore;
 use mobileid::testkit::{Device, HOST, TestApp, TestResponse};
@@ -190,20 +191,6 @@ pub fn sns_attributes(form: &BTreeMap<String, String>) -> BTreeMap<String, Strin
         .collect()
 }
 
-/// An SNS client for `endpoint` with static test credentials (no environment involved).
-pub fn sns_client(endpoint: &str) -> aws_sdk_sns::Client {
-    let config = aws_sdk_sns::Config::builder()
-        .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
-        .region(aws_sdk_sns::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sns::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .endpoint_url(endpoint)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .build();
-    aws_sdk_sns::Client::from_conf(config)
-}
-
 /// moto's URL: `None` (the test is skipped, and says so) when it is not running, unless
 /// `MOBILEID_REQUIRE_SERVERS=1`, where a missing server fails the test.
 pub fn moto_url() -> Option<String> {
@@ -318,9 +305,20 @@ pub async fn lambda_services(
     secrets: &ServiceSecrets,
     clock: &ManualClock,
 ) -> Result<AppState, ConfigError> {
+    lambda_services_linking(vars, secrets, clock, Providers::nexmo()).await
+}
+
+/// [`lambda_services`] for a function that links `providers`.
+pub async fn lambda_services_linking(
+    vars: &[(&str, &str)],
+    secrets: &ServiceSecrets,
+    clock: &ManualClock,
+    providers: Providers,
+) -> Result<AppState, ConfigError> {
     let overrides = Overrides {
         clock: Arc::new(clock.clone()),
         store: Some(Arc::new(MemoryStore::new())),
+        sms_providers: providers,
         ..Overrides::default()
     };
     build_services(settings(vars), secrets, Host::Lambda, overrides).await

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 
-use crate::store::{StoreError, StoreResult};
+use mobileid::store::{StoreError, StoreResult};
 
 pub type Item = HashMap<String, AttributeValue>;
 

@@ -22,9 +22,10 @@ use http::{Method, Request, StatusCode};
 use mobileid::clock::Clock;
 use mobileid::crypto::SessionKey;
 use mobileid::random::{OsRandomness, random_array};
-use mobileid::store::dynamodb::RequestCounts;
-use mobileid::store::{Consume, DynamoStore, PendingCode, SessionRecord, Store, StoreError};
+use mobileid::store::{Consume, PendingCode, SessionRecord, Store, StoreError};
 use mobileid::testkit::{Device, TestApp, TestResponse, json_request};
+use mobileid_aws::DynamoStore;
+use mobileid_aws::dynamodb::RequestCounts;
 use serde_json::json;
 
 use proxy::{Mode, Proxy};
@@ -53,7 +54,7 @@ async fn app_on(tables: &Tables) -> TestApp {
 /// The dev stage with a per-number daily wrong-try limit out of the way, so that a test sees
 /// the per-code limit alone.
 async fn app_without_number_limit(tables: &Tables) -> TestApp {
-    let dev = include_str!("../../infra/stages/dev.toml");
+    let dev = include_str!("../../../infra/stages/dev.toml");
     let line = "wrong_tries_per_number_per_day = 1000\n";
     let stage = match dev.find("[limits]\n") {
         Some(at) => format!("{}{line}{}", &dev[..at + 9], &dev[at + 9..]),

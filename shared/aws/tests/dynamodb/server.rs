@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Builder, Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
 use mobileid::random::{OsRandomness, random_array};
-use mobileid::store::DynamoStore;
+use mobileid_aws::DynamoStore;
 
 pub type Item = std::collections::HashMap<String, AttributeValue>;
 
@@ -33,7 +33,7 @@ pub fn endpoint() -> Option<String> {
 /// endpoint (the outage test's proxy). Region and credentials default to DynamoDB Local's
 /// dummies when the environment has none, so `AWS_ENDPOINT_URL_DYNAMODB` alone is enough.
 pub async fn client_config(via: Option<&str>) -> Builder {
-    let sdk = mobileid::runtime::aws_config().await;
+    let sdk = mobileid_aws::sdk_config().await;
     let mut config = Builder::from(&sdk);
     if sdk.region().is_none() {
         config = config.region(Region::new("us-east-1"));

@@ -1,5 +1,5 @@
 //! The sample Lambda events under `events/`, parsed by lambda_http exactly as in Lambda
-//! (`lambda_http::request::from_str`), then handed to the router of the function they belong
+//! (`lambda_http::request::from_str`) and the adapters' source-address layer, then handed to the router of the function they belong
 //! to. A fixture that stops parsing, or a route that moves, fails here before it fails in AWS.
 
 use axum::Router;
@@ -27,7 +27,7 @@ macro_rules! event {
     ($file:literal) => {
         (
             $file,
-            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/", $file)),
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/", $file)),
         )
     };
 }
@@ -134,7 +134,8 @@ fn token(body: &Value, _: &AppState) {
 /// The fixture through lambda_http's parsing and `router`; (status, JSON body or Null).
 async fn invoke(json: &str, router: Router) -> (StatusCode, Value) {
     let request = lambda_http::request::from_str(json).expect("lambda_http parses the event");
-    let request = request.map(axum::body::Body::new);
+    // As `mobileid_aws::run` does: API Gateway's sourceIp becomes the client address.
+    let request = mobileid_aws::lambda::copy_source_ip(request).map(axum::body::Body::new);
     let response = router
         .oneshot(request)
         .await
@@ -175,7 +176,7 @@ async fn a_function_answers_only_its_own_routes() {
 
 #[test]
 fn every_file_in_events_has_an_expectation() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
     let known: Vec<&str> = fixtures().iter().map(|f| f.file).collect();
     let mut files: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -194,7 +195,7 @@ fn every_file_in_events_has_an_expectation() {
 
 /// The routes template.yaml gives API Gateway, as (function resource, method, path).
 fn template_routes() -> Vec<(String, String, String)> {
-    let template = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"));
+    let template = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml"));
     let mut function = String::new();
     let mut routes = Vec::new();
     for line in template.lines() {

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use super::calls::{Item, Op};
 use super::items::*;
 use super::{DynamoStore, MAX_RACES};
-use crate::store::{StoreError, StoreResult};
+use mobileid::store::{StoreError, StoreResult};
 
 /// Messages kept per destination (a load test reads the last one or two).
 const CAPACITY: usize = 100;

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::calls::Item;
-use crate::store::{BoundMsisdn, PendingCode, SessionRecord, StoreError, StoreResult};
+use mobileid::store::{BoundMsisdn, PendingCode, SessionRecord, StoreError, StoreResult};
 
 /// The partition key of both tables (string).
 pub const PK: &str = "pk";

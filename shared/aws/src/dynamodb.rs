@@ -47,13 +47,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 
 use self::calls::{Item, Op, RequestLog};
 use self::items::*;
-use super::{
+use mobileid::config::Settings;
+use mobileid::crypto::SessionKey;
+use mobileid::random::{OsRandomness, random_array};
+use mobileid::store::{
     BoundMsisdn, Consume, IssueOutcome, PendingCode, SessionRecord, Store, StoreError, StoreResult,
     WrongTry,
 };
-use crate::config::Settings;
-use crate::crypto::SessionKey;
-use crate::random::{OsRandomness, random_array};
 
 /// One request may take this long in all, retries included; then the client gets a 503.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
@@ -80,9 +80,13 @@ impl DynamoStore {
     /// The store the settings name, with the SDK configured from the standard `AWS_*`
     /// environment (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB`).
     pub async fn from_settings(settings: &Settings) -> Self {
-        let sdk = crate::runtime::aws_config().await;
+        Self::from_sdk(&crate::sdk_config().await, settings)
+    }
+
+    /// The store the settings name, over a process's SDK configuration.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, settings: &Settings) -> Self {
         Self::new(
-            aws_sdk_dynamodb::config::Builder::from(&sdk),
+            aws_sdk_dynamodb::config::Builder::from(sdk),
             &settings.sessions_table,
             &settings.counters_table,
         )

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
 use super::DynamoStore;
 use super::calls::Op;
 use super::items::{EXPIRES_AT, PK, key};
-use crate::store::{StoreError, StoreResult};
+use mobileid::store::{StoreError, StoreResult};
 
 /// How long a new table may take to become active (seconds on AWS, none on DynamoDB Local).
 const ACTIVE_WAIT: Duration = Duration::from_secs(60);

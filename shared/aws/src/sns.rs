@@ -1,12 +1,17 @@
 //! Amazon SNS: `Publish` straight to a phone number, as a transactional SMS (delivered even
 //! to numbers that opted out of marketing, and routed for reliability rather than cost).
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use async_trait::async_trait;
 use aws_sdk_sns::Client;
 use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use super::{OutboundSms, SmsError, SmsSender};
+use mobileid::config::{ConfigError, ServiceSecrets, Settings};
+use mobileid::sms::build::ProviderFactory;
+use mobileid::sms::{OutboundSms, SmsError, SmsSender};
 
 pub struct SnsSender {
     client: Client,
@@ -15,6 +20,33 @@ pub struct SnsSender {
 impl SnsSender {
     pub fn new(client: Client) -> Self {
         SnsSender { client }
+    }
+}
+
+/// The `sns` provider of stage tables, over the process's SDK configuration.
+pub struct SnsFactory(pub aws_config::SdkConfig);
+
+#[async_trait]
+impl ProviderFactory for SnsFactory {
+    fn name(&self) -> &'static str {
+        "sns"
+    }
+
+    async fn build(
+        &self,
+        _: &Settings,
+        _: &ServiceSecrets,
+        timeout: Duration,
+    ) -> Result<Arc<dyn SmsSender>, ConfigError> {
+        let config = aws_sdk_sns::config::Builder::from(&self.0)
+            .timeout_config(
+                aws_sdk_sns::config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(timeout)
+                    .connect_timeout(timeout)
+                    .build(),
+            )
+            .build();
+        Ok(Arc::new(SnsSender::new(Client::from_conf(config))))
     }
 }
 

@@ -55,7 +55,10 @@ trap 'exit 143' TERM
 
 if [[ $BUILD == 1 ]]; then
     say "building mobileid-local, mobileid-loadtest and the ops tool in release"
-    run_child cargo build --release -p mobileid-local -p mobileid-loadtest -p mobileid-ops
+    features=()
+    # The local server links the DynamoDB adapter only when asked (it builds without the AWS SDK).
+    [[ $STORE == dynamodb ]] && features=(--features mobileid-local/dynamodb)
+    run_child cargo build --release -p mobileid-local -p mobileid-loadtest -p mobileid-ops "${features[@]}"
 fi
 for bin in mobileid-local mobileid-loadtest mobileid; do
     [[ -x $RELEASE/$bin ]] || die "$RELEASE/$bin is missing (run without --no-build)"

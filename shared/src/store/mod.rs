@@ -12,7 +12,7 @@
 pub mod contract;
 mod memory;
 
-pub use memory::MemoryStore;
+pub use memory::{DEFAULT_CAPACITY, MemoryStore};
 
 use async_trait::async_trait;
 

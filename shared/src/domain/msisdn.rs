@@ -312,8 +312,9 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let mut answered = 0;
         for _ in 0..3000 {
-            let code = ["1", "33", "34", "44", "49", "262", "590", "594", "596", "508"]
-                [rng.gen_range(0..10)];
+            let code = [
+                "1", "33", "34", "44", "49", "262", "590", "594", "596", "508",
+            ][rng.gen_range(0..10)];
             let len = rng.gen_range(6..=11);
             let national: String = (0..len).map(|_| rng.gen_range(0..10).to_string()).collect();
             let number = format!("+{code}{national}");

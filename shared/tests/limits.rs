@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 
 use axum::extract::ConnectInfo;
 use http::{Method, StatusCode};
+use mobileid::clock::Clock;
 use mobileid::testkit::{Device, TestApp, TestResponse, json_request};
 use serde_json::json;
 
@@ -392,4 +393,214 @@ async fn starting_a_verification_does_not_reveal_known_numbers() {
         assert_eq!(res.errno(), Some(105), "{}", res.json());
         assert_eq!(res.json()["message"], "Code error.");
     }
+}
+
+// ---- issue 12: limits that stop abusers without stopping owners ------------------------------
+
+/// `request` as if it came from `ip` (the per-address limits and budgets key on it).
+fn from_ip(mut request: http::Request<axum::body::Body>, ip: [u8; 4]) -> http::Request<axum::body::Body> {
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((ip, 4000))));
+    request
+}
+
+async fn ask_from(
+    app: &TestApp,
+    device: &Device,
+    number: &str,
+    short: bool,
+    ip: [u8; 4],
+) -> TestResponse {
+    let body = json!({"msisdn": number, "mcc": "208", "shortVerificationCode": short});
+    let req = device.request(&app.clock, Method::POST, "/v1/msisdn/sms/mt/verify", Some(&body));
+    app.call(from_ip(req, ip)).await
+}
+
+async fn submit_from(app: &TestApp, device: &Device, code: &str, ip: [u8; 4]) -> TestResponse {
+    let body = json!({"code": code});
+    let req = device.request(&app.clock, Method::POST, "/v1/msisdn/sms/verify_code", Some(&body));
+    app.call(from_ip(req, ip)).await
+}
+
+fn assert_no_content(res: &TestResponse, what: &str) {
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{what}: {}", res.json());
+}
+
+#[tokio::test]
+async fn a_refused_send_charges_nothing_so_the_owner_still_gets_a_code() {
+    let app = app_at_window_start().await;
+    let attacker = app.register().await;
+    assert_no_content(&app.ask_code(&attacker, FR, "208", true).await, "own number");
+    // The attacker's session is bound to FR: every ask for the victim's number is refused…
+    let victim = "+33698765432";
+    for _ in 0..25 {
+        let res = app.ask_code(&attacker, victim, "208", true).await;
+        assert_eq!((res.status, res.errno()), (StatusCode::BAD_REQUEST, Some(107)));
+    }
+    // …and also for 20 other numbers of the victim's range (the range limit is 20 per hour).
+    for i in 0..20 {
+        let res = app.ask_code(&attacker, &format!("+3369876{i:04}"), "208", true).await;
+        assert_eq!(res.errno(), Some(107));
+    }
+    assert!(app.sms_to(victim).is_empty(), "nothing was sent to the victim");
+    // The owner, from a fresh session, at once: neither the number, its range nor the
+    // attacker's refused requests stand in the way.
+    let owner = app.register().await;
+    assert_no_content(&app.ask_code(&owner, victim, "208", true).await, "the owner's send");
+    let code = app.last_code_to(victim).unwrap();
+    assert_eq!(app.submit_code(&owner, &code).await.status, StatusCode::OK);
+    // The refused asks did not spend the attacker session's send budget either.
+    app.clock.advance_secs(30);
+    assert_no_content(&app.ask_code(&attacker, FR, "208", true).await, "second own send");
+}
+
+#[tokio::test]
+async fn refused_sends_do_not_trip_the_country_breaker() {
+    let stage = include_str!("../../infra/stages/dev.toml").replacen(
+        "name = \"France\"\n",
+        "name = \"France\"\ndaily_sms_cap = 2\n",
+        1,
+    );
+    let app = TestApp::builder().stage_toml(&stage).build().await;
+    app.clock.set_ms(1_800_000_000_000 - 1_800_000_000_000 % 86_400_000);
+    let bound = app.register().await;
+    assert_no_content(&app.ask_code(&bound, FR, "208", true).await, "first SMS");
+    for i in 0..5 {
+        let res = app.ask_code(&bound, &format!("+3361111{i:04}"), "208", true).await;
+        assert_eq!(res.errno(), Some(107));
+    }
+    let other = app.register().await;
+    assert_no_content(
+        &app.ask_code(&other, "+33622222222", "208", true).await,
+        "the second SMS of the day still goes",
+    );
+}
+
+#[tokio::test]
+async fn wrong_guesses_from_one_address_do_not_stop_the_owner() {
+    let app = app_at_window_start().await;
+    let attacker_ip = [198, 51, 100, 66];
+    let mut wrong = 0;
+    let mut locked = false;
+    'guessing: for _ in 0..4 {
+        let device = app.register().await;
+        assert_no_content(&ask_from(&app, &device, FR, true, attacker_ip).await, "attacker's send");
+        let code = app.last_code_to(FR).unwrap();
+        let guess = if code == "999999" { "999998" } else { "999999" };
+        for _ in 0..3 {
+            let res = submit_from(&app, &device, guess, attacker_ip).await;
+            if res.status == StatusCode::TOO_MANY_REQUESTS {
+                assert_eq!(res.errno(), Some(115));
+                locked = true;
+                break 'guessing;
+            }
+            assert_eq!(res.errno(), Some(105), "{}", res.json());
+            wrong += 1;
+        }
+        app.clock.advance_secs(30);
+    }
+    assert!(locked, "the attacker's address is stopped after {wrong} wrong codes");
+    assert!(wrong <= 5, "{wrong} wrong codes from one address");
+    // The owner, from their own address, with a fresh code: verifies.
+    app.clock.advance_secs(30);
+    let owner_ip = [192, 0, 2, 10];
+    let owner = app.register().await;
+    assert_no_content(&ask_from(&app, &owner, FR, true, owner_ip).await, "owner's send");
+    let code = app.last_code_to(FR).unwrap();
+    let res = submit_from(&app, &owner, &code, owner_ip).await;
+    assert_eq!(res.status, StatusCode::OK, "the owner verifies: {}", res.json());
+}
+
+#[tokio::test]
+async fn a_guesser_spread_over_many_addresses_is_stopped_by_the_number_budget() {
+    let app = app_at_window_start().await;
+    let mut wrong = 0;
+    let mut stopped = false;
+    'guessing: for a in 0..10u8 {
+        let ip = [203, 0, 113, a];
+        let device = app.register().await;
+        assert_no_content(&ask_from(&app, &device, FR, true, ip).await, "send");
+        let code = app.last_code_to(FR).unwrap();
+        let guess = if code == "999999" { "999998" } else { "999999" };
+        for _ in 0..3 {
+            let res = submit_from(&app, &device, guess, ip).await;
+            if res.status == StatusCode::TOO_MANY_REQUESTS {
+                assert_eq!(res.errno(), Some(115));
+                // Backoff, not a day-long lock: the budget comes back within the hour.
+                let retry = res.json()["retryAfter"].as_u64().unwrap();
+                assert!(retry <= 3600, "retry after {retry}");
+                stopped = true;
+                break 'guessing;
+            }
+            assert_eq!(res.errno(), Some(105), "{}", res.json());
+            wrong += 1;
+        }
+        // Spaced so that the per-number send limits (5 per 10 min) do not end the test first.
+        app.clock.advance_secs(121);
+    }
+    assert!(stopped, "stopped after {wrong} wrong codes");
+    assert_eq!(wrong, 20, "the per-number budget: 20 wrong codes per hour");
+}
+
+#[tokio::test]
+async fn a_session_cannot_send_a_sixth_code_of_any_kind() {
+    let app = app_at_window_start().await;
+    let device = app.register().await;
+    for i in 0..5 {
+        // Long codes (the default), spaced past every per-number limit.
+        assert_no_content(&app.ask_code(&device, FR, "208", false).await, &format!("send {i}"));
+        app.clock.advance_secs(121);
+    }
+    let res = app.ask_code(&device, FR, "208", false).await;
+    assert_eq!((res.status, res.errno()), (StatusCode::TOO_MANY_REQUESTS, Some(114)), "{}", res.json());
+    assert_eq!(app.sms_to(FR).len(), 5);
+}
+
+#[tokio::test]
+async fn two_sends_to_one_number_are_never_under_30_seconds_apart() {
+    let app = app_at_window_start().await;
+    // Start at every offset of a 30 s window: whatever the edges, the second send waits 30 s.
+    for offset in 0..30 {
+        let number = format!("+336123456{offset:02}");
+        let a = app.register().await;
+        assert_no_content(&app.ask_code(&a, &number, "208", false).await, "first");
+        let first = app.clock.now_secs();
+        let b = app.register().await;
+        loop {
+            app.clock.advance_secs(1);
+            let res = app.ask_code(&b, &number, "208", false).await;
+            if res.status == StatusCode::NO_CONTENT {
+                break;
+            }
+            assert_eq!(res.errno(), Some(115));
+            let retry = res.json()["retryAfter"].as_i64().unwrap();
+            assert_eq!(retry, first + 30 - app.clock.now_secs(), "Retry-After is exact");
+        }
+        let gap = app.clock.now_secs() - first;
+        assert_eq!(gap, 30, "offset {offset}: two codes {gap} s apart");
+        app.clock.advance_secs(offset as i64 % 7 + 1);
+    }
+}
+
+#[tokio::test]
+async fn one_number_gets_at_most_ten_codes_a_day() {
+    let app = app_at_window_start().await;
+    let mut sent = 0;
+    for _ in 0..3 {
+        let device = app.register().await;
+        for _ in 0..5 {
+            let res = app.ask_code(&device, FR, "208", false).await;
+            match res.status {
+                StatusCode::NO_CONTENT => sent += 1,
+                StatusCode::TOO_MANY_REQUESTS => {
+                    assert_eq!(res.errno(), Some(115), "{}", res.json());
+                }
+                other => panic!("{other}: {}", res.json()),
+            }
+            app.clock.advance_secs(121);
+        }
+    }
+    assert_eq!(sent, 10, "ten a day, whatever the sessions");
+    assert_eq!(app.sms_to(FR).len(), 10);
 }

@@ -32,6 +32,7 @@
 
 mod calls;
 mod items;
+mod limits;
 mod mailbox;
 mod tables;
 
@@ -48,8 +49,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use self::calls::{Item, Op, RequestLog};
 use self::items::*;
 use super::{
-    BoundMsisdn, Consume, IssueOutcome, PendingCode, SessionRecord, Store, StoreError, StoreResult,
-    WrongTry,
+    BoundMsisdn, Charge, Consume, Delivery, IssueOutcome, Limit, PendingCode, SessionRecord, Store,
+    StoreError, StoreResult, WrongTry,
 };
 use crate::config::Settings;
 use crate::crypto::SessionKey;
@@ -140,6 +141,17 @@ impl DynamoStore {
             .consistent_read(true)
             .send();
         Ok(self.log.unconditional(Op::Get, request).await?.item)
+    }
+
+    /// Deletes an item of the counters table (a marker or a delivery claim).
+    async fn forget_item(&self, key: &str) -> StoreResult<()> {
+        let request = self
+            .client
+            .delete_item()
+            .table_name(&self.counters)
+            .set_key(Some(items::key(key)))
+            .send();
+        self.log.unconditional(Op::Delete, request).await.map(drop)
     }
 
     /// One try of `consume_code`; `set_expiry` also moves the session's expiry forward (only
@@ -372,13 +384,7 @@ impl Store for DynamoStore {
     }
 
     async fn forget(&self, key: &str) -> StoreResult<()> {
-        let request = self
-            .client
-            .delete_item()
-            .table_name(&self.counters)
-            .set_key(Some(items::key(key)))
-            .send();
-        self.log.unconditional(Op::Delete, request).await.map(drop)
+        self.forget_item(key).await
     }
 
     async fn increment(&self, key: &str, expires_at: i64, now: i64) -> StoreResult<u64> {
@@ -433,6 +439,27 @@ impl Store for DynamoStore {
             }
             _ => Ok(0),
         }
+    }
+
+    async fn charge(&self, key: &str, limit: &Limit, now: i64) -> StoreResult<Charge> {
+        self.charge_limit(key, limit, now).await
+    }
+
+    async fn refund(&self, key: &str, limit: &Limit, charged_at: i64) -> StoreResult<()> {
+        self.refund_limit(key, limit, charged_at).await
+    }
+
+    async fn claim_delivery(
+        &self,
+        key: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> StoreResult<Delivery> {
+        self.claim(key, lease_until, now).await
+    }
+
+    async fn settle_delivery(&self, key: &str, done_until: Option<i64>) -> StoreResult<()> {
+        self.settle(key, done_until).await
     }
 
     async fn append_message(&self, to: &str, message: &str, expires_at: i64) -> StoreResult<()> {

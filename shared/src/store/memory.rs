@@ -6,9 +6,10 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use super::limits::MemoryLimits;
 use super::{
-    BoundMsisdn, Consume, IssueOutcome, PendingCode, SessionRecord, Store, StoreError, StoreResult,
-    WrongTry,
+    BoundMsisdn, Charge, Consume, Delivery, IssueOutcome, Limit, PendingCode, SessionRecord, Store,
+    StoreError, StoreResult, WrongTry,
 };
 use crate::crypto::SessionKey;
 
@@ -26,6 +27,8 @@ pub struct MemoryStore {
     tables: Mutex<Tables>,
     /// When set, every call fails as an unreachable store would (heartbeat and 503 tests).
     broken: std::sync::atomic::AtomicBool,
+    /// Limits and delivery markers (self-contained: `store/limits.rs`).
+    limits: MemoryLimits,
 }
 
 impl MemoryStore {
@@ -193,6 +196,33 @@ impl Store for MemoryStore {
             .get(key)
             .filter(|(_, exp)| *exp > now)
             .map_or(0, |(v, _)| *v))
+    }
+
+    async fn charge(&self, key: &str, limit: &Limit, now: i64) -> StoreResult<Charge> {
+        self.lock().map(drop)?;
+        Ok(self.limits.charge(key, limit, now))
+    }
+
+    async fn refund(&self, key: &str, limit: &Limit, charged_at: i64) -> StoreResult<()> {
+        self.lock().map(drop)?;
+        self.limits.refund(key, limit, charged_at);
+        Ok(())
+    }
+
+    async fn claim_delivery(
+        &self,
+        key: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> StoreResult<Delivery> {
+        self.lock().map(drop)?;
+        Ok(self.limits.claim(key, lease_until, now))
+    }
+
+    async fn settle_delivery(&self, key: &str, done_until: Option<i64>) -> StoreResult<()> {
+        self.lock().map(drop)?;
+        self.limits.settle(key, done_until);
+        Ok(())
     }
 
     async fn append_message(&self, to: &str, message: &str, expires_at: i64) -> StoreResult<()> {

@@ -118,11 +118,7 @@ pub async fn build_services(
     // The verifier first: a Lambda without a signature secret stops here, before any client.
     let inbound_verifier = match overrides.inbound_verifier {
         Some(verifier) => verifier,
-        None => sms::build::inbound_verifier(
-            secrets,
-            host,
-            settings.stage.limits.inbound_timestamp_window_secs,
-        )?,
+        None => sms::build::inbound_verifier(secrets, host, &settings.stage)?,
     };
     let (sms, outbox) = match overrides.sms {
         Some(sms) => (sms, None),

@@ -26,6 +26,10 @@ const STAGE_FILES: [(&str, &str); 4] = [
     ),
 ];
 
+/// Stages whose SMS reach real phones: no fake gateway, no test numbers, no fictional senders,
+/// strong webhook signatures only.
+pub const REAL_STAGES: [&str; 2] = ["production", "real-stage"];
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageTable {
@@ -77,6 +81,7 @@ pub struct TestNumber {
 }
 
 /// Every limit of the service, with its default (see README "Limits" for the source of each).
+/// Each is range-checked when the stage loads ([`Limits::check`]).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
@@ -89,14 +94,26 @@ pub struct Limits {
     pub require_payload_hash: bool,
     pub retry_after_secs: u64,
     pub max_body_bytes: usize,
-    pub wrong_tries_per_number_per_day: u64,
-    pub sends_per_number_per_10_min: u64,
+    /// Wrong codes for one number from one client address (its /64 for IPv6) per
+    /// `wrong_tries_window_secs`: what stops one guesser without stopping the owner.
+    pub wrong_tries_per_number_per_client: u32,
+    /// Wrong codes for one number from anywhere per `wrong_tries_window_secs`: stops a guesser
+    /// spread over many addresses (NIST SP 800-63B: at most 100).
+    pub wrong_tries_per_number: u32,
+    /// The sliding window of both wrong-try budgets: the longest backoff either imposes.
+    pub wrong_tries_window_secs: i64,
     pub send_interval_per_number_secs: i64,
-    pub short_sends_per_session: u64,
+    pub sends_per_number_per_10_min: u32,
+    pub sends_per_number_per_day: u32,
+    /// Codes one session may have sent in its life, whatever their kind.
+    pub sends_per_session: u64,
     pub requests_per_ip_per_minute: u64,
     pub requests_per_ip_per_hour: u64,
     pub sends_per_prefix_per_hour: u64,
     pub sms_per_country_per_day: u64,
+    /// Items the per-country daily counter is spread over (one DynamoDB partition takes about
+    /// 1,000 writes/s); the cap can be overshot by fewer than this many SMS.
+    pub country_counter_shards: u32,
     pub inbound_timestamp_window_secs: i64,
     /// Requests one process serves at once before it sheds load with 503 + Retry-After.
     pub max_in_flight: usize,
@@ -114,17 +131,74 @@ impl Default for Limits {
             require_payload_hash: false,
             retry_after_secs: 30,
             max_body_bytes: 10 * 1024,
-            wrong_tries_per_number_per_day: 10,
-            sends_per_number_per_10_min: 5,
+            wrong_tries_per_number_per_client: 5,
+            wrong_tries_per_number: 20,
+            wrong_tries_window_secs: 3600,
             send_interval_per_number_secs: 30,
-            short_sends_per_session: 3,
+            sends_per_number_per_10_min: 5,
+            sends_per_number_per_day: 10,
+            sends_per_session: 5,
             requests_per_ip_per_minute: 50,
             requests_per_ip_per_hour: 500,
             sends_per_prefix_per_hour: 20,
             sms_per_country_per_day: 10_000,
-            inbound_timestamp_window_secs: 86_400,
+            country_counter_shards: 10,
+            inbound_timestamp_window_secs: 300,
             max_in_flight: 1024,
         }
+    }
+}
+
+const DAY: i128 = 86_400;
+/// The most a limit that allows events may be set to (beyond it, it is not a limit).
+const HUGE: i128 = 1_000_000_000_000;
+
+impl Limits {
+    /// Refuses zero, negative and absurd values, naming the setting: a limit that panics,
+    /// never binds or locks everyone out must not load.
+    pub fn check(&self) -> Result<(), String> {
+        let log = i128::from(crate::store::MAX_LOG);
+        let ranges: [(&str, i128, i128, i128, &str); 22] = [
+            ("code_ttl_secs", self.code_ttl_secs.into(), 1, 600, "NIST SP 800-63B: 10 minutes"),
+            ("wrong_tries_per_code", self.wrong_tries_per_code.into(), 1, 10, ""),
+            ("session_ttl_secs", self.session_ttl_secs.into(), 60, 7 * DAY, ""),
+            ("verified_session_ttl_secs", self.verified_session_ttl_secs.into(), 60, 90 * DAY, ""),
+            ("max_certificate_secs", self.max_certificate_secs.into(), 60, DAY, "BrowserID certificates live at most a day"),
+            ("hawk_skew_secs", self.hawk_skew_secs.into(), 1, 600, "the window nonces are remembered for"),
+            ("retry_after_secs", self.retry_after_secs.into(), 1, 3600, ""),
+            ("max_body_bytes", self.max_body_bytes as i128, 1024, 1 << 20, ""),
+            ("wrong_tries_per_number_per_client", self.wrong_tries_per_number_per_client.into(), 1, log, ""),
+            ("wrong_tries_per_number", self.wrong_tries_per_number.into(), 1, log.min(100), "NIST SP 800-63B: at most 100"),
+            ("wrong_tries_window_secs", self.wrong_tries_window_secs.into(), 60, DAY, ""),
+            ("send_interval_per_number_secs", self.send_interval_per_number_secs.into(), 1, 3600, ""),
+            ("sends_per_number_per_10_min", self.sends_per_number_per_10_min.into(), 1, log, ""),
+            ("sends_per_number_per_day", self.sends_per_number_per_day.into(), 1, log, ""),
+            ("sends_per_session", self.sends_per_session.into(), 1, 100, ""),
+            ("requests_per_ip_per_minute", self.requests_per_ip_per_minute.into(), 1, HUGE, ""),
+            ("requests_per_ip_per_hour", self.requests_per_ip_per_hour.into(), 1, HUGE, ""),
+            ("sends_per_prefix_per_hour", self.sends_per_prefix_per_hour.into(), 1, HUGE, ""),
+            ("sms_per_country_per_day", self.sms_per_country_per_day.into(), 1, HUGE, ""),
+            ("country_counter_shards", self.country_counter_shards.into(), 1, 100, ""),
+            ("inbound_timestamp_window_secs", self.inbound_timestamp_window_secs.into(), 1, 600, "Nexmo's callbacks are fresh; a longer window is a longer replay window"),
+            ("max_in_flight", self.max_in_flight as i128, 1, 1_000_000, ""),
+        ];
+        for (name, value, min, max, why) in ranges {
+            if !(min..=max).contains(&value) {
+                let why = if why.is_empty() { String::new() } else { format!(" ({why})") };
+                return Err(format!("limits.{name} = {value}: must be {min}..={max}{why}"));
+            }
+        }
+        if self.wrong_tries_per_number_per_client >= self.wrong_tries_per_number {
+            return Err(format!(
+                "limits.wrong_tries_per_number_per_client = {} must be below limits.wrong_tries_per_number = {}: \
+                 otherwise one address can spend the number's whole budget and lock its owner out",
+                self.wrong_tries_per_number_per_client, self.wrong_tries_per_number
+            ));
+        }
+        if self.sends_per_number_per_10_min > self.sends_per_number_per_day {
+            return Err("limits.sends_per_number_per_10_min must not exceed limits.sends_per_number_per_day".into());
+        }
+        Ok(())
     }
 }
 
@@ -220,22 +294,26 @@ impl StageTable {
                 return fail(format!("test number {}: code must be 6 digits", t.msisdn));
             }
         }
-        if self.stage == "production" && !self.test_numbers.is_empty() {
-            return fail(
-                "test numbers are not allowed in production: remove [[test_numbers]] from infra/stages/production.toml"
-                    .into(),
-            );
+        if self.is_real() && !self.test_numbers.is_empty() {
+            return fail(format!(
+                "test numbers are not allowed in {0} (its SMS reach real phones): remove [[test_numbers]] from infra/stages/{0}.toml",
+                self.stage
+            ));
         }
-        let l = &self.limits;
-        if l.code_ttl_secs <= 0 || l.code_ttl_secs > 600 {
-            return fail(
-                "limits.code_ttl_secs must be 1..=600 (NIST SP 800-63B: 10 minutes)".into(),
-            );
-        }
-        if l.wrong_tries_per_code == 0 || l.max_certificate_secs <= 0 || l.hawk_skew_secs <= 0 {
-            return fail("limits must be positive".into());
+        self.limits.check().map_err(|m| ConfigError::new(format!("stage {}: {m}", self.stage)))?;
+        for c in &self.countries {
+            if let Some(cap) = c.daily_sms_cap
+                && !(1..=HUGE).contains(&i128::from(cap))
+            {
+                return fail(format!("country {}: daily_sms_cap = {cap}: must be 1..={HUGE}", c.name));
+            }
         }
         Ok(())
+    }
+
+    /// Whether this stage's SMS reach real phones (production and its mirror).
+    pub fn is_real(&self) -> bool {
+        REAL_STAGES.contains(&self.stage.as_str())
     }
 
     /// Sender of SMS-MT for a network: exact MCC+MNC, then MCC, then the default.

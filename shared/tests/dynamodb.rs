@@ -54,7 +54,7 @@ async fn app_on(tables: &Tables) -> TestApp {
 /// the per-code limit alone.
 async fn app_without_number_limit(tables: &Tables) -> TestApp {
     let dev = include_str!("../../infra/stages/dev.toml");
-    let line = "wrong_tries_per_number_per_day = 1000\n";
+    let line = "wrong_tries_per_number_per_client = 63\nwrong_tries_per_number = 64\n";
     let stage = match dev.find("[limits]\n") {
         Some(at) => format!("{}{line}{}", &dev[..at + 9], &dev[at + 9..]),
         None => format!("{dev}\n[limits]\n{line}"),

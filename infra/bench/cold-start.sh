@@ -67,7 +67,7 @@ import json, sys
 secret = json.load(sys.stdin)
 secret["nexmo"].update(signatureSecret="cold-start-bench-only", signatureMethod="md5hash")
 print(json.dumps(secret))')
-ENV=(--env MOBILEID_STAGE=load-stage --env MOBILEID_STORE=memory --env "MOBILEID_SECRET_JSON=$SECRET"
+ENV=(--env MOBILEID_STAGE=load-stage --env MOBILEID_STORE=memory --env MOBILEID_ALLOW_MEMORY_STORE=1 --env "MOBILEID_SECRET_JSON=$SECRET"
     --env RUST_LOG=warn)
 
 # median of the numbers on stdin

@@ -107,6 +107,17 @@ pub async fn build_services(
     host: Host,
     overrides: Overrides,
 ) -> Result<AppState, ConfigError> {
+    let memory_refused = host == Host::Lambda
+        && overrides.store.is_none()
+        && settings.store == StoreKind::Memory
+        && (!settings.allow_memory_store || settings.stage.is_real());
+    if memory_refused {
+        return Err(ConfigError::new(
+            "a Lambda needs MOBILEID_STORE=dynamodb: the memory store lives in one instance, so \
+             limits, Hawk nonces and webhook de-duplication would not hold across instances \
+             (MOBILEID_ALLOW_MEMORY_STORE=1 allows it off real stages, for the Lambda emulator only)",
+        ));
+    }
     let store: Arc<dyn Store> = match (overrides.store, settings.store) {
         (Some(store), _) => store,
         (None, StoreKind::Memory) => Arc::new(MemoryStore::new()),

@@ -327,7 +327,10 @@ async fn starting_a_verification_does_not_reveal_known_numbers() {
 // ---- issue 12: limits that stop abusers without stopping owners ------------------------------
 
 /// `request` as if it came from `ip` (the per-address limits and budgets key on it).
-fn from_ip(mut request: http::Request<axum::body::Body>, ip: [u8; 4]) -> http::Request<axum::body::Body> {
+fn from_ip(
+    mut request: http::Request<axum::body::Body>,
+    ip: [u8; 4],
+) -> http::Request<axum::body::Body> {
     request
         .extensions_mut()
         .insert(ConnectInfo(SocketAddr::from((ip, 4000))));
@@ -342,13 +345,23 @@ async fn ask_from(
     ip: [u8; 4],
 ) -> TestResponse {
     let body = json!({"msisdn": number, "mcc": "208", "shortVerificationCode": short});
-    let req = device.request(&app.clock, Method::POST, "/v1/msisdn/sms/mt/verify", Some(&body));
+    let req = device.request(
+        &app.clock,
+        Method::POST,
+        "/v1/msisdn/sms/mt/verify",
+        Some(&body),
+    );
     app.call(from_ip(req, ip)).await
 }
 
 async fn submit_from(app: &TestApp, device: &Device, code: &str, ip: [u8; 4]) -> TestResponse {
     let body = json!({"code": code});
-    let req = device.request(&app.clock, Method::POST, "/v1/msisdn/sms/verify_code", Some(&body));
+    let req = device.request(
+        &app.clock,
+        Method::POST,
+        "/v1/msisdn/sms/verify_code",
+        Some(&body),
+    );
     app.call(from_ip(req, ip)).await
 }
 
@@ -360,28 +373,45 @@ fn assert_no_content(res: &TestResponse, what: &str) {
 async fn a_refused_send_charges_nothing_so_the_owner_still_gets_a_code() {
     let app = app_at_window_start().await;
     let attacker = app.register().await;
-    assert_no_content(&app.ask_code(&attacker, FR, "208", true).await, "own number");
+    assert_no_content(
+        &app.ask_code(&attacker, FR, "208", true).await,
+        "own number",
+    );
     // The attacker's session is bound to FR: every ask for the victim's number is refused…
     let victim = "+33698765432";
     for _ in 0..25 {
         let res = app.ask_code(&attacker, victim, "208", true).await;
-        assert_eq!((res.status, res.errno()), (StatusCode::BAD_REQUEST, Some(107)));
+        assert_eq!(
+            (res.status, res.errno()),
+            (StatusCode::BAD_REQUEST, Some(107))
+        );
     }
     // …and also for 20 other numbers of the victim's range (the range limit is 20 per hour).
     for i in 0..20 {
-        let res = app.ask_code(&attacker, &format!("+3369876{i:04}"), "208", true).await;
+        let res = app
+            .ask_code(&attacker, &format!("+3369876{i:04}"), "208", true)
+            .await;
         assert_eq!(res.errno(), Some(107));
     }
-    assert!(app.sms_to(victim).is_empty(), "nothing was sent to the victim");
+    assert!(
+        app.sms_to(victim).is_empty(),
+        "nothing was sent to the victim"
+    );
     // The owner, from a fresh session, at once: neither the number, its range nor the
     // attacker's refused requests stand in the way.
     let owner = app.register().await;
-    assert_no_content(&app.ask_code(&owner, victim, "208", true).await, "the owner's send");
+    assert_no_content(
+        &app.ask_code(&owner, victim, "208", true).await,
+        "the owner's send",
+    );
     let code = app.last_code_to(victim).unwrap();
     assert_eq!(app.submit_code(&owner, &code).await.status, StatusCode::OK);
     // The refused asks did not spend the attacker session's send budget either.
     app.clock.advance_secs(30);
-    assert_no_content(&app.ask_code(&attacker, FR, "208", true).await, "second own send");
+    assert_no_content(
+        &app.ask_code(&attacker, FR, "208", true).await,
+        "second own send",
+    );
 }
 
 #[tokio::test]
@@ -392,11 +422,14 @@ async fn refused_sends_do_not_trip_the_country_breaker() {
         1,
     );
     let app = TestApp::builder().stage_toml(&stage).build().await;
-    app.clock.set_ms(1_800_000_000_000 - 1_800_000_000_000 % 86_400_000);
+    app.clock
+        .set_ms(1_800_000_000_000 - 1_800_000_000_000 % 86_400_000);
     let bound = app.register().await;
     assert_no_content(&app.ask_code(&bound, FR, "208", true).await, "first SMS");
     for i in 0..5 {
-        let res = app.ask_code(&bound, &format!("+3361111{i:04}"), "208", true).await;
+        let res = app
+            .ask_code(&bound, &format!("+3361111{i:04}"), "208", true)
+            .await;
         assert_eq!(res.errno(), Some(107));
     }
     let other = app.register().await;
@@ -414,7 +447,10 @@ async fn wrong_guesses_from_one_address_do_not_stop_the_owner() {
     let mut locked = false;
     'guessing: for _ in 0..4 {
         let device = app.register().await;
-        assert_no_content(&ask_from(&app, &device, FR, true, attacker_ip).await, "attacker's send");
+        assert_no_content(
+            &ask_from(&app, &device, FR, true, attacker_ip).await,
+            "attacker's send",
+        );
         let code = app.last_code_to(FR).unwrap();
         let guess = if code == "999999" { "999998" } else { "999999" };
         for _ in 0..3 {
@@ -429,16 +465,27 @@ async fn wrong_guesses_from_one_address_do_not_stop_the_owner() {
         }
         app.clock.advance_secs(30);
     }
-    assert!(locked, "the attacker's address is stopped after {wrong} wrong codes");
+    assert!(
+        locked,
+        "the attacker's address is stopped after {wrong} wrong codes"
+    );
     assert!(wrong <= 5, "{wrong} wrong codes from one address");
     // The owner, from their own address, with a fresh code: verifies.
     app.clock.advance_secs(30);
     let owner_ip = [192, 0, 2, 10];
     let owner = app.register().await;
-    assert_no_content(&ask_from(&app, &owner, FR, true, owner_ip).await, "owner's send");
+    assert_no_content(
+        &ask_from(&app, &owner, FR, true, owner_ip).await,
+        "owner's send",
+    );
     let code = app.last_code_to(FR).unwrap();
     let res = submit_from(&app, &owner, &code, owner_ip).await;
-    assert_eq!(res.status, StatusCode::OK, "the owner verifies: {}", res.json());
+    assert_eq!(
+        res.status,
+        StatusCode::OK,
+        "the owner verifies: {}",
+        res.json()
+    );
 }
 
 #[tokio::test]
@@ -478,11 +525,19 @@ async fn a_session_cannot_send_a_sixth_code_of_any_kind() {
     let device = app.register().await;
     for i in 0..5 {
         // Long codes (the default), spaced past every per-number limit.
-        assert_no_content(&app.ask_code(&device, FR, "208", false).await, &format!("send {i}"));
+        assert_no_content(
+            &app.ask_code(&device, FR, "208", false).await,
+            &format!("send {i}"),
+        );
         app.clock.advance_secs(121);
     }
     let res = app.ask_code(&device, FR, "208", false).await;
-    assert_eq!((res.status, res.errno()), (StatusCode::TOO_MANY_REQUESTS, Some(114)), "{}", res.json());
+    assert_eq!(
+        (res.status, res.errno()),
+        (StatusCode::TOO_MANY_REQUESTS, Some(114)),
+        "{}",
+        res.json()
+    );
     assert_eq!(app.sms_to(FR).len(), 5);
 }
 
@@ -505,7 +560,11 @@ async fn two_sends_to_one_number_are_never_under_30_seconds_apart() {
             }
             assert_eq!(res.errno(), Some(115));
             let retry = res.json()["retryAfter"].as_i64().unwrap();
-            assert_eq!(retry, first + 30 - app.clock.now_secs(), "Retry-After is exact");
+            assert_eq!(
+                retry,
+                first + 30 - app.clock.now_secs(),
+                "Retry-After is exact"
+            );
         }
         let gap = app.clock.now_secs() - first;
         assert_eq!(gap, 30, "offset {offset}: two codes {gap} s apart");

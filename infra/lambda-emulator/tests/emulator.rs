@@ -101,6 +101,8 @@ fn discover_through_the_runtime_api_answers_200() {
         "--env",
         "MOBILEID_STORE=memory",
         "--env",
+        "MOBILEID_ALLOW_MEMORY_STORE=1",
+        "--env",
         &secret,
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -150,6 +152,8 @@ fn an_unexpected_status_fails_the_run() {
         "201",
         "--env",
         "MOBILEID_STORE=memory",
+        "--env",
+        "MOBILEID_ALLOW_MEMORY_STORE=1",
         "--env",
         &secret,
     ]);

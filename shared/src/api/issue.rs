@@ -71,7 +71,12 @@ pub async fn issue_and_send(state: &AppState, req: CodeRequest<'_>) -> Result<()
         return Err(IssueError::NoSession);
     }
     let number_mac = state.ids.msisdn_mac(req.msisdn);
-    if req.session.msisdn.as_ref().is_some_and(|b| b.mac != number_mac) {
+    if req
+        .session
+        .msisdn
+        .as_ref()
+        .is_some_and(|b| b.mac != number_mac)
+    {
         return Err(IssueError::OtherNumber);
     }
     let stage = &state.settings.stage;

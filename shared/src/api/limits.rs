@@ -316,10 +316,12 @@ impl<'a> Limiter<'a> {
             Some(ip) => self.state.ids.client_mac(&client_group(ip)),
             None => "unknown".to_owned(),
         };
-        let window = |max| Limit::Sliding(vec![Window {
-            max,
-            secs: l.wrong_tries_window_secs,
-        }]);
+        let window = |max| {
+            Limit::Sliding(vec![Window {
+                max,
+                secs: l.wrong_tries_window_secs,
+            }])
+        };
         let rules = [
             Rule {
                 name: "wrong-number-client",

@@ -35,6 +35,9 @@ pub struct Settings {
     pub sms_attempts: usize,
     /// Bearer token of the fake gateway's read endpoints (`GET /receive`); required in Lambda.
     pub fake_sms_token: Option<BearerToken>,
+    /// Lets a Lambda run on the memory store off real stages (the emulator and its benchmark
+    /// only: a deployed function's instances would share no limits and no replay protection).
+    pub allow_memory_store: bool,
 }
 
 /// A shared token a caller presents as `Authorization: Bearer <token>`; never printed.
@@ -68,7 +71,9 @@ impl Settings {
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
         let stage_name = get("MOBILEID_STAGE").unwrap_or_else(|| "dev".into());
-        let stage = StageTable::load(&stage_name)?;
+        let mut stage = StageTable::load(&stage_name)?;
+        // A real stage's sender numbers come from the operator (`$NAME` in the stage file).
+        stage.resolve_senders(|name| get(name))?;
         let public_url = get("MOBILEID_PUBLIC_URL")
             .unwrap_or_else(|| "http://127.0.0.1:8080".into())
             .trim_end_matches('/')
@@ -125,6 +130,7 @@ impl Settings {
             sms_timeout_ms: number("MOBILEID_SMS_TIMEOUT_MS", 3000)?,
             sms_attempts: number("MOBILEID_SMS_ATTEMPTS", 3)? as usize,
             fake_sms_token: get("MOBILEID_FAKE_SMS_TOKEN").map(|t| BearerToken::new(t.trim())),
+            allow_memory_store: get("MOBILEID_ALLOW_MEMORY_STORE").as_deref() == Some("1"),
         })
     }
 
@@ -161,8 +167,16 @@ mod tests {
         let s = settings(&[
             ("MOBILEID_PUBLIC_URL", "https://mobileid.example.com/"),
             ("MOBILEID_STAGE", "production"),
+            ("MOBILEID_SENDER_NANP_MT", "+12025550300"),
+            ("MOBILEID_SENDER_NANP_MO", "+12025550301"),
         ])
         .unwrap();
+        let us = crate::domain::Mcc::parse("310").unwrap();
+        assert_eq!(
+            s.stage.mt_sender(&us, None),
+            "+12025550300",
+            "the operator's sender"
+        );
         assert_eq!(s.default_port, 443);
         assert_eq!(s.issuer, "mobileid.example.com");
         assert_eq!(s.public_url, "https://mobileid.example.com");

@@ -151,7 +151,11 @@ pub fn inbound_verifier(
             "stage {}: nexmo.signatureMethod {:?} is refused on a real stage; only sha256 or sha512 \
              (HMAC) signatures are accepted there. Choose one in the Nexmo dashboard and set it in the secret",
             stage.stage,
-            if nexmo.signature_method.is_empty() { "md5hash" } else { nexmo.signature_method.as_str() }
+            if nexmo.signature_method.is_empty() {
+                "md5hash"
+            } else {
+                nexmo.signature_method.as_str()
+            }
         )));
     }
     tracing::info!(method = ?signer.method(), window_secs, "inbound SMS callbacks are signature-checked");

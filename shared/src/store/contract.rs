@@ -421,7 +421,10 @@ async fn sliding_limits_have_no_window_edges(store: &dyn Store) {
     let limit = per_number();
     // Whatever the start, the second event waits exactly 30 s.
     let start = NOW + 17;
-    assert_eq!(store.charge(&key, &limit, start).await.unwrap(), Charge::Charged);
+    assert_eq!(
+        store.charge(&key, &limit, start).await.unwrap(),
+        Charge::Charged
+    );
     assert_eq!(
         store.charge(&key, &limit, start + 1).await.unwrap(),
         refused(29, 0),
@@ -431,14 +434,23 @@ async fn sliding_limits_have_no_window_edges(store: &dyn Store) {
         store.charge(&key, &limit, start + 29).await.unwrap(),
         refused(1, 0)
     );
-    assert_eq!(store.charge(&key, &limit, start + 30).await.unwrap(), Charge::Charged);
-    assert_eq!(store.charge(&key, &limit, start + 60).await.unwrap(), Charge::Charged);
+    assert_eq!(
+        store.charge(&key, &limit, start + 30).await.unwrap(),
+        Charge::Charged
+    );
+    assert_eq!(
+        store.charge(&key, &limit, start + 60).await.unwrap(),
+        Charge::Charged
+    );
     // Three in 600 s: the fourth waits for the first to be 600 s old (the longer wait wins).
     assert_eq!(
         store.charge(&key, &limit, start + 90).await.unwrap(),
         refused(510, 1)
     );
-    assert_eq!(store.charge(&key, &limit, start + 600).await.unwrap(), Charge::Charged);
+    assert_eq!(
+        store.charge(&key, &limit, start + 600).await.unwrap(),
+        Charge::Charged
+    );
     let other = fresh_name("rl");
     assert_eq!(
         store.charge(&other, &limit, start + 601).await.unwrap(),
@@ -450,17 +462,26 @@ async fn sliding_limits_have_no_window_edges(store: &dyn Store) {
 async fn sliding_refunds_give_back_only_the_newest_event(store: &dyn Store) {
     let key = fresh_name("rl");
     let limit = per_number();
-    assert_eq!(store.charge(&key, &limit, NOW).await.unwrap(), Charge::Charged);
+    assert_eq!(
+        store.charge(&key, &limit, NOW).await.unwrap(),
+        Charge::Charged
+    );
     store.refund(&key, &limit, NOW).await.unwrap();
     assert_eq!(
         store.charge(&key, &limit, NOW + 1).await.unwrap(),
         Charge::Charged,
         "given back: as if never charged"
     );
-    assert_eq!(store.charge(&key, &limit, NOW + 31).await.unwrap(), Charge::Charged);
+    assert_eq!(
+        store.charge(&key, &limit, NOW + 31).await.unwrap(),
+        Charge::Charged
+    );
     // Not the newest: the charge at NOW + 1 stays.
     store.refund(&key, &limit, NOW + 1).await.unwrap();
-    assert_eq!(store.charge(&key, &limit, NOW + 62).await.unwrap(), Charge::Charged);
+    assert_eq!(
+        store.charge(&key, &limit, NOW + 62).await.unwrap(),
+        Charge::Charged
+    );
     assert_eq!(
         store.charge(&key, &limit, NOW + 93).await.unwrap(),
         refused(508, 1),
@@ -468,7 +489,10 @@ async fn sliding_refunds_give_back_only_the_newest_event(store: &dyn Store) {
     );
     // A refund of the newest lets the window's count down again.
     store.refund(&key, &limit, NOW + 62).await.unwrap();
-    assert_eq!(store.charge(&key, &limit, NOW + 93).await.unwrap(), Charge::Charged);
+    assert_eq!(
+        store.charge(&key, &limit, NOW + 93).await.unwrap(),
+        Charge::Charged
+    );
     store.refund(&fresh_name("rl"), &limit, NOW).await.unwrap();
 }
 
@@ -479,12 +503,24 @@ async fn counts_refuse_past_their_max_until_they_expire(store: &dyn Store) {
         expires_at: NOW + 60,
     };
     for _ in 0..3 {
-        assert_eq!(store.charge(&key, &limit, NOW).await.unwrap(), Charge::Charged);
+        assert_eq!(
+            store.charge(&key, &limit, NOW).await.unwrap(),
+            Charge::Charged
+        );
     }
-    assert_eq!(store.charge(&key, &limit, NOW + 10).await.unwrap(), refused(50, 0));
+    assert_eq!(
+        store.charge(&key, &limit, NOW + 10).await.unwrap(),
+        refused(50, 0)
+    );
     store.refund(&key, &limit, NOW).await.unwrap();
-    assert_eq!(store.charge(&key, &limit, NOW + 10).await.unwrap(), Charge::Charged);
-    assert_eq!(store.charge(&key, &limit, NOW + 10).await.unwrap(), refused(50, 0));
+    assert_eq!(
+        store.charge(&key, &limit, NOW + 10).await.unwrap(),
+        Charge::Charged
+    );
+    assert_eq!(
+        store.charge(&key, &limit, NOW + 10).await.unwrap(),
+        refused(50, 0)
+    );
     let later = Limit::Count {
         max: 3,
         expires_at: NOW + 120,
@@ -494,37 +530,67 @@ async fn counts_refuse_past_their_max_until_they_expire(store: &dyn Store) {
         Charge::Charged,
         "an expired count starts again"
     );
-    assert_eq!(store.charge(&key, &later, NOW + 61).await.unwrap(), Charge::Charged);
-    assert_eq!(store.charge(&key, &later, NOW + 61).await.unwrap(), Charge::Charged);
-    assert_eq!(store.charge(&key, &later, NOW + 61).await.unwrap(), refused(59, 0));
+    assert_eq!(
+        store.charge(&key, &later, NOW + 61).await.unwrap(),
+        Charge::Charged
+    );
+    assert_eq!(
+        store.charge(&key, &later, NOW + 61).await.unwrap(),
+        Charge::Charged
+    );
+    assert_eq!(
+        store.charge(&key, &later, NOW + 61).await.unwrap(),
+        refused(59, 0)
+    );
     store.refund(&fresh_name("rl"), &limit, NOW).await.unwrap();
 }
 
 async fn deliveries_are_claimed_once_and_remembered(store: &dyn Store) {
     let key = fresh_name("delivery");
-    assert_eq!(store.claim_delivery(&key, NOW + 60, NOW).await.unwrap(), Delivery::Claimed);
     assert_eq!(
-        store.claim_delivery(&key, NOW + 70, NOW + 10).await.unwrap(),
+        store.claim_delivery(&key, NOW + 60, NOW).await.unwrap(),
+        Delivery::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_delivery(&key, NOW + 70, NOW + 10)
+            .await
+            .unwrap(),
         Delivery::InFlight
     );
     assert_eq!(
-        store.claim_delivery(&key, NOW + 120, NOW + 60).await.unwrap(),
+        store
+            .claim_delivery(&key, NOW + 120, NOW + 60)
+            .await
+            .unwrap(),
         Delivery::Claimed,
         "a lease that ran out (a crashed delivery) is taken over"
     );
     store.settle_delivery(&key, None).await.unwrap();
     assert_eq!(
-        store.claim_delivery(&key, NOW + 130, NOW + 70).await.unwrap(),
+        store
+            .claim_delivery(&key, NOW + 130, NOW + 70)
+            .await
+            .unwrap(),
         Delivery::Claimed,
         "released after a failure: the retry delivers"
     );
-    store.settle_delivery(&key, Some(NOW + 86_400)).await.unwrap();
+    store
+        .settle_delivery(&key, Some(NOW + 86_400))
+        .await
+        .unwrap();
     assert_eq!(
-        store.claim_delivery(&key, NOW + 200, NOW + 140).await.unwrap(),
+        store
+            .claim_delivery(&key, NOW + 200, NOW + 140)
+            .await
+            .unwrap(),
         Delivery::Done
     );
     assert_eq!(
-        store.claim_delivery(&key, NOW + 86_460, NOW + 86_400).await.unwrap(),
+        store
+            .claim_delivery(&key, NOW + 86_460, NOW + 86_400)
+            .await
+            .unwrap(),
         Delivery::Claimed,
         "forgotten after its period"
     );

@@ -449,12 +449,7 @@ impl Store for DynamoStore {
         self.refund_limit(key, limit, charged_at).await
     }
 
-    async fn claim_delivery(
-        &self,
-        key: &str,
-        lease_until: i64,
-        now: i64,
-    ) -> StoreResult<Delivery> {
+    async fn claim_delivery(&self, key: &str, lease_until: i64, now: i64) -> StoreResult<Delivery> {
         self.claim(key, lease_until, now).await
     }
 

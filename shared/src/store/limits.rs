@@ -47,7 +47,10 @@ pub enum Charge {
     Charged,
     /// Nothing charged: the limit is reached. `window` is the index of the window that waits
     /// longest (0 for a count); the charge can succeed in `retry_after` seconds at the earliest.
-    Refused { window: usize, retry_after: i64 },
+    Refused {
+        window: usize,
+        retry_after: i64,
+    },
 }
 
 /// The events of a sliding limit, newest first (what both stores keep).

@@ -209,12 +209,7 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn claim_delivery(
-        &self,
-        key: &str,
-        lease_until: i64,
-        now: i64,
-    ) -> StoreResult<Delivery> {
+    async fn claim_delivery(&self, key: &str, lease_until: i64, now: i64) -> StoreResult<Delivery> {
         self.lock().map(drop)?;
         Ok(self.limits.claim(key, lease_until, now))
     }

@@ -163,8 +163,7 @@ pub trait Store: Send + Sync {
 
     /// Atomically claims the delivery `key` until `lease_until`, unless another call holds it
     /// (unexpired) or it is done.
-    async fn claim_delivery(&self, key: &str, lease_until: i64, now: i64)
-    -> StoreResult<Delivery>;
+    async fn claim_delivery(&self, key: &str, lease_until: i64, now: i64) -> StoreResult<Delivery>;
 
     /// Ends a claim: `Some(until)` marks the delivery done (remembered until then); `None`
     /// releases it so that a retry can deliver it.

@@ -29,7 +29,12 @@ async fn a_replay_with_message_id_folded_into_another_key_sends_no_second_sms() 
     let device = app.register().await;
     let sender = "33612345678";
     let genuine = signed(
-        params(sender, &verify_text(&device.id), "0B000000AAAA", app.clock.now_secs()),
+        params(
+            sender,
+            &verify_text(&device.id),
+            "0B000000AAAA",
+            app.clock.now_secs(),
+        ),
         &signer,
     );
     let res = app.call(request(Encoding::Form, PATH, &genuine)).await;
@@ -39,8 +44,18 @@ async fn a_replay_with_message_id_folded_into_another_key_sends_no_second_sms() 
     // `message-timestamp` sorts just before `messageId`: a key named
     // `message-timestamp=<its value>&messageId` with the message id as its value gives the same
     // signed string, and leaves no `messageId` key.
-    let timestamp = genuine.iter().find(|(k, _)| k == "message-timestamp").unwrap().1.clone();
-    let id = genuine.iter().find(|(k, _)| k == "messageId").unwrap().1.clone();
+    let timestamp = genuine
+        .iter()
+        .find(|(k, _)| k == "message-timestamp")
+        .unwrap()
+        .1
+        .clone();
+    let id = genuine
+        .iter()
+        .find(|(k, _)| k == "messageId")
+        .unwrap()
+        .1
+        .clone();
     let mut replay: Vec<(String, String)> = genuine
         .iter()
         .filter(|(k, _)| k != "message-timestamp" && k != "messageId")
@@ -69,11 +84,21 @@ async fn a_replay_with_message_id_folded_into_another_key_sends_no_second_sms() 
 async fn a_signed_callback_without_a_message_id_is_refused() {
     let (app, signer) = signed_app(None).await;
     let device = app.register().await;
-    let mut callback = params("33612345678", &verify_text(&device.id), "x", app.clock.now_secs());
+    let mut callback = params(
+        "33612345678",
+        &verify_text(&device.id),
+        "x",
+        app.clock.now_secs(),
+    );
     callback.retain(|(k, _)| k != "messageId");
     let callback = signed(callback, &signer);
     let res = app.call(request(Encoding::Form, PATH, &callback)).await;
-    assert_eq!((res.status, res.errno()), (StatusCode::UNAUTHORIZED, Some(109)), "{}", res.json());
+    assert_eq!(
+        (res.status, res.errno()),
+        (StatusCode::UNAUTHORIZED, Some(109)),
+        "{}",
+        res.json()
+    );
     assert!(app.sms_to("+33612345678").is_empty());
 }
 
@@ -82,11 +107,21 @@ async fn a_stale_timestamp_past_five_minutes_is_refused() {
     let (app, signer) = signed_app(None).await;
     let device = app.register().await;
     let callback = signed(
-        params("33612345678", &verify_text(&device.id), "0B01", app.clock.now_secs() - 301),
+        params(
+            "33612345678",
+            &verify_text(&device.id),
+            "0B01",
+            app.clock.now_secs() - 301,
+        ),
         &signer,
     );
     let res = app.call(request(Encoding::Form, PATH, &callback)).await;
-    assert_eq!((res.status, res.errno()), (StatusCode::UNAUTHORIZED, Some(109)), "{}", res.json());
+    assert_eq!(
+        (res.status, res.errno()),
+        (StatusCode::UNAUTHORIZED, Some(109)),
+        "{}",
+        res.json()
+    );
 }
 
 /// An SMS provider whose first send waits until released, then fails; later sends succeed.
@@ -127,7 +162,12 @@ async fn a_retry_during_delivery_gets_503_and_the_next_retry_delivers() {
     let app = Arc::new(app);
     let device = app.register().await;
     let callback = signed(
-        params("33612345678", &verify_text(&device.id), "0B000000BBBB", app.clock.now_secs()),
+        params(
+            "33612345678",
+            &verify_text(&device.id),
+            "0B000000BBBB",
+            app.clock.now_secs(),
+        ),
         &signer,
     );
     let first = {
@@ -146,7 +186,11 @@ async fn a_retry_during_delivery_gets_503_and_the_next_retry_delivers() {
     assert!(during.header("retry-after").is_some());
     provider.release.notify_one();
     let first = first.await.unwrap();
-    assert_eq!(first.status, StatusCode::SERVICE_UNAVAILABLE, "the failed delivery asks for a retry");
+    assert_eq!(
+        first.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the failed delivery asks for a retry"
+    );
     // The provider's next retry (past the per-number interval) is delivered.
     app.clock.advance_secs(31);
     let retry = app.call(request(Encoding::Form, PATH, &callback)).await;

@@ -100,11 +100,18 @@ async fn handle(state: &AppState, req: Request) -> Result<(), Outcome> {
         // Neither the sender nor the text: the reason and the provider's message id only.
         tracing::warn!(reason = %why, message_id = params.get("messageId").map(String::as_str), "inbound SMS refused");
         Outcome::Refused(
-            ApiError::new(StatusCode::UNAUTHORIZED, Errno::InvalidRequestSignature, "Invalid request signature.")
-                .with_info(why),
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                Errno::InvalidRequestSignature,
+                "Invalid request signature.",
+            )
+            .with_info(why),
         )
     };
-    state.inbound_verifier.verify(&params, now).map_err(refuse)?;
+    state
+        .inbound_verifier
+        .verify(&params, now)
+        .map_err(refuse)?;
     let message_id = params.get("messageId");
     if state.inbound_verifier.signs() && message_id.is_none() {
         return Err(refuse("a signed callback must name its messageId".into()));
@@ -136,7 +143,11 @@ async fn handle(state: &AppState, req: Request) -> Result<(), Outcome> {
         .map(|sig| format!("inbound-sig#{}", sig.to_ascii_lowercase()));
     let mut result = Ok(());
     if let Some(key) = &signature {
-        match state.store.insert_once(key, now + dedup_secs(state), now).await {
+        match state
+            .store
+            .insert_once(key, now + dedup_secs(state), now)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => result = Err(Outcome::Ignored("signature already seen (replay)")),
             Err(e) => result = Err(failed(e)),

@@ -82,17 +82,21 @@ impl DynamoStore {
             conditions.push(format!("(attribute_not_exists({at}) OR {at} <= :cut{i})"));
             request = request.expression_attribute_values(format!(":cut{i}"), n(now - w.secs));
         }
-        let request = request.condition_expression(conditions.join(" AND ")).send();
+        let request = request
+            .condition_expression(conditions.join(" AND "))
+            .send();
         match self.log.send(Op::Update, request).await? {
             Ok(_) => Ok(Charge::Charged),
             Err(old) => {
                 let stamps = stamps(old.as_ref(), len)?;
                 // The condition failed on exactly this item, so it is a refusal; if the item
                 // somehow allows the event, refuse for a second rather than charge twice.
-                Ok(SlidingLog::judge(&stamps, windows, now).unwrap_or(Charge::Refused {
-                    window: 0,
-                    retry_after: 1,
-                }))
+                Ok(
+                    SlidingLog::judge(&stamps, windows, now).unwrap_or(Charge::Refused {
+                        window: 0,
+                        retry_after: 1,
+                    }),
+                )
             }
         }
     }
@@ -195,7 +199,12 @@ impl DynamoStore {
         self.log.send(Op::Update, request.send()).await.map(drop)
     }
 
-    pub(super) async fn claim(&self, key: &str, lease_until: i64, now: i64) -> StoreResult<Delivery> {
+    pub(super) async fn claim(
+        &self,
+        key: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> StoreResult<Delivery> {
         let token = call_token();
         let mut item = key_item(key);
         item.insert(EXPIRES_AT.into(), n(lease_until));

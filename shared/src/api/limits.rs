@@ -303,14 +303,10 @@ impl<'a> Limiter<'a> {
     }
 
     /// One code check for the number with `number_mac`, from `ip`, charged before the code is
-    /// compared (a right code gives it back): a tight budget per (number, client address) and
-    /// a wider one per number. Sliding windows: the budget comes back as tries age, so a
-    /// refusal is a backoff of at most `wrong_tries_window_secs`, never a day-long lock.
-    pub async fn code_check(
-        &self,
-        number_mac: &str,
-        ip: Option<IpAddr>,
-    ) -> Result<Charges, ApiError> {
+    /// compared: a tight budget per (number, client address) and a wider one per number.
+    /// Sliding windows: the budget comes back as checks age, so a refusal is a backoff of at
+    /// most `wrong_tries_window_secs`, never a day-long lock.
+    pub async fn code_check(&self, number_mac: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
         let l = self.state.limits();
         let client = match ip {
             Some(ip) => self.state.ids.client_mac(&client_group(ip)),
@@ -338,7 +334,9 @@ impl<'a> Limiter<'a> {
                 messages: WRONG_MSG,
             },
         ];
-        self.charge(&rules).await
+        // Checks are what is counted, right or wrong: the charges stay.
+        let _kept = self.charge(&rules).await?;
+        Ok(())
     }
 }
 

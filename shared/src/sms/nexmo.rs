@@ -98,7 +98,9 @@ impl NexmoSender {
         if body.get("value").is_some_and(serde_json::Value::is_number) {
             Ok(())
         } else {
-            Err(SmsError::Rejected("account check: no balance in the answer".into()))
+            Err(SmsError::Rejected(
+                "account check: no balance in the answer".into(),
+            ))
         }
     }
 }
@@ -154,14 +156,24 @@ impl SmsSender for NexmoSender {
 
     /// Nexmo's account balance (free, sends nothing), answered from a cache for a minute.
     async fn check(&self) -> Result<(), SmsError> {
-        if let Some((at, result)) = self.checked.lock().unwrap_or_else(|p| p.into_inner()).clone() {
-            let ttl = if result.is_ok() { CHECK_CACHE } else { FAILED_CHECK_CACHE };
+        if let Some((at, result)) = self
+            .checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            let ttl = if result.is_ok() {
+                CHECK_CACHE
+            } else {
+                FAILED_CHECK_CACHE
+            };
             if at.elapsed() < ttl {
                 return result;
             }
         }
         let result = self.check_account().await;
-        *self.checked.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), result.clone()));
+        *self.checked.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Instant::now(), result.clone()));
         result
     }
 }

@@ -146,7 +146,12 @@ async fn the_health_check_sends_no_sms_and_credentials_are_required() {
     // A server that answers every call as a successful SMS: the check asks for a balance, so
     // this answer (not Nexmo's account JSON) fails it, and no SMS form was posted.
     let server = FormServer::start(Reply::nexmo_ok()).await;
-    assert!(nexmo(&server.url, Duration::from_secs(2)).check().await.is_err());
+    assert!(
+        nexmo(&server.url, Duration::from_secs(2))
+            .check()
+            .await
+            .is_err()
+    );
     assert!(
         server.received().iter().all(|form| form.is_empty()),
         "no SMS form: {:?}",
@@ -162,7 +167,10 @@ async fn the_health_check_sends_no_sms_and_credentials_are_required() {
 async fn account_server(
     status: u16,
     body: &'static str,
-) -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>) {
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>,
+) {
     use axum::extract::Request;
     let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = calls.clone();
@@ -215,7 +223,11 @@ async fn the_heartbeat_check_asks_for_the_account_balance_once_a_minute() {
 
 #[tokio::test]
 async fn the_heartbeat_check_fails_on_refused_credentials_or_a_dead_provider() {
-    let (url, _) = account_server(401, r#"{"error-code":"401","error-code-label":"authentication failed"}"#).await;
+    let (url, _) = account_server(
+        401,
+        r#"{"error-code":"401","error-code-label":"authentication failed"}"#,
+    )
+    .await;
     assert!(matches!(
         nexmo(&url, Duration::from_secs(2)).check().await,
         Err(SmsError::Rejected(_))

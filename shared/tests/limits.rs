@@ -593,3 +593,28 @@ async fn one_number_gets_at_most_ten_codes_a_day() {
     assert_eq!(sent, 10, "ten a day, whatever the sessions");
     assert_eq!(app.sms_to(FR).len(), 10);
 }
+
+#[tokio::test]
+async fn one_ipv6_64_is_one_client_and_mapped_ipv4_is_its_ipv4() {
+    let app = app_with_limits("requests_per_ip_per_minute = 2").await;
+    let register = |ip: &str| {
+        let mut req = json_request(Method::POST, "/v1/msisdn/register", None, None);
+        let ip: std::net::IpAddr = ip.parse().unwrap();
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(ip, 4000)));
+        req
+    };
+    for ip in ["2001:db8:1:2::1", "2001:db8:1:2:dead:beef:0:7"] {
+        assert_eq!(app.call(register(ip)).await.status, StatusCode::OK, "{ip}");
+    }
+    // A third address of the same /64 is the same client.
+    assert_limited(&app.call(register("2001:db8:1:2:ffff::1")).await, 117, 60);
+    assert_eq!(
+        app.call(register("2001:db8:1:3::1")).await.status,
+        StatusCode::OK,
+        "another /64"
+    );
+    assert_eq!(app.call(register("192.0.2.9")).await.status, StatusCode::OK);
+    assert_eq!(app.call(register("192.0.2.9")).await.status, StatusCode::OK);
+    assert_limited(&app.call(register("::ffff:192.0.2.9")).await, 117, 60);
+}

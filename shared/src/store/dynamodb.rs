@@ -12,7 +12,9 @@
 //! | session | sessions | HMAC of the Hawk id (hex) | `auth_key` B (sealed under the Hawk id); `msisdn_mac` S, `msisdn_sealed` B (sealed); `code_mac` S (HMAC of session ‖ code), `code_expires_at` N, `wrong_tries` N, `code_used` BOOL, `used_by` S; `verified_at_ms` N | register: session TTL; verify_code: verified-session TTL | register (Put), sms/mt/verify and the inbound webhook (Update), verify_code (Update), unregister (Delete) | every Hawk-signed request, the inbound webhook (Get) |
 //! | Hawk nonce | counters | `nonce#<session pk>#<nonce>` | `written_by` S | timestamp + skew | Hawk authentication (Put if absent or expired) | — (the Put's condition is the check) |
 //! | inbound message | counters | `inbound#<messageId>` | `written_by` S | 2 days | inbound webhook (Put; Delete if handling failed) | — |
-//! | counter | counters | the caller's key (`rl#<limit>#<subject>#<window start>`; subjects are HMACs of numbers, or client addresses) | `hit_count` N | end of its window | rate limits (Update, or Put for a new window) | rate limits (Get) |
+//! | counter | counters | the caller's key (`rl#<limit>#<subject>#<window start>`; subjects are HMACs of numbers, or client addresses) | `hit_count` N | end of its window | `increment` (Update, or Put for a new window) | `counter` (Get) |
+//! | limit | counters | `rl#<limit>#<subject>[#<window start>]` | `n0`…`n<k-1>` N (sliding) or `hit_count` N (count) | see `limits.rs` | check-and-charge and refunds (Update; Put for a new count window) | — (the condition is the check) |
+//! | delivery | counters | `delivery#<messageId>` | `done` BOOL, `written_by` S | in-flight lease, then 2 days | inbound webhook (Put; Delete on failure) | — |
 //! | mailbox | counters | `mailbox#<destination digits>` | `msg_list` L of {`t` S, `x` N}, `msg_version` N | its latest message's | the store-backed fake SMS gateway (Update) | its `/receive` (Get) |
 //!
 //! No number, token, Hawk id, key or code is stored in clear: session keys and number keys are

@@ -7,10 +7,11 @@ use lambda_http::{Body, Error, Request, Response, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::run(service_fn(|_: Request| async {
-        Response::builder()
+        let response = Response::builder()
             .status(200)
             .header("content-type", "application/json")
-            .body(Body::from("{}"))
+            .body(Body::from("{}"))?;
+        Ok::<_, Error>(response)
     }))
     .await
 }

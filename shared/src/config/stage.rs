@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::ConfigError;
+use super::web::{AllowedOrigin, AppHash, OtpDomain};
 use crate::domain::{Mcc, Mnc, Msisdn};
 
 /// The stages this build knows, with their files.
@@ -39,6 +40,15 @@ pub struct StageTable {
     /// Fictional numbers with fixed codes (never sent, exempt from limits); not in production.
     #[serde(default)]
     pub test_numbers: Vec<TestNumber>,
+    /// Browser origins allowed to call the API (CORS); template.yaml's HttpApi mirrors it.
+    #[serde(default)]
+    pub cors_origins: Vec<AllowedOrigin>,
+    /// The client web app's domain: SMS then end with `@<otp_domain> #<code>` (autofill).
+    #[serde(default)]
+    pub otp_domain: Option<OtpDomain>,
+    /// The Android app's SMS Retriever hash, put in every code SMS when set.
+    #[serde(default)]
+    pub android_app_hash: Option<AppHash>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +110,8 @@ pub struct Limits {
     pub inbound_timestamp_window_secs: i64,
     /// Requests one process serves at once before it sheds load with 503 + Retry-After.
     pub max_in_flight: usize,
+    /// Time a client has to send its whole body once its headers are in (408/119 after).
+    pub body_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -124,6 +136,7 @@ impl Default for Limits {
             sms_per_country_per_day: 10_000,
             inbound_timestamp_window_secs: 86_400,
             max_in_flight: 1024,
+            body_timeout_secs: 10,
         }
     }
 }
@@ -231,6 +244,9 @@ impl StageTable {
             return fail(
                 "limits.code_ttl_secs must be 1..=600 (NIST SP 800-63B: 10 minutes)".into(),
             );
+        }
+        if !(1..=30).contains(&l.body_timeout_secs) {
+            return fail("limits.body_timeout_secs must be 1..=30".into());
         }
         if l.wrong_tries_per_code == 0 || l.max_certificate_secs <= 0 || l.hawk_skew_secs <= 0 {
             return fail("limits must be positive".into());

@@ -15,7 +15,7 @@ pub mod text;
 
 pub use failover::Failover;
 pub use fake::FakeGateway;
-pub use gsm::is_gsm;
+pub use gsm::{Encoding, is_gsm, segments};
 pub use mailbox::StoreMailbox;
 pub use nexmo::NexmoSender;
 pub use outbox::{Outbox, RecordedSms};

@@ -18,7 +18,7 @@ pub use fake::FakeGateway;
 pub use gsm::{Encoding, is_gsm, segments};
 pub use mailbox::StoreMailbox;
 pub use nexmo::NexmoSender;
-pub use outbox::{Outbox, RecordedSms};
+pub use outbox::{InboundRecord, Outbox, RecordedSms};
 pub use signature::{NexmoSignature, NexmoSigner, SignatureMethod};
 pub use sns::{SnsSender, sms_attributes};
 

@@ -22,6 +22,7 @@ use crate::api::body::RawBody;
 use crate::api::issue::{CodeRequest, IssueError, issue_and_send};
 use crate::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn};
 use crate::error::{ApiError, Errno};
+use crate::sms::InboundRecord;
 
 pub use crate::sms::signature::{AcceptUnsigned, InboundVerifier};
 
@@ -53,7 +54,13 @@ async fn legacy_callback(
 }
 
 async fn callback(State(state): State<AppState>, req: Request) -> Response {
-    match handle(&state, req).await {
+    let params = match callback_params(&state, req).await {
+        Ok(params) => params,
+        Err(e) => return e.into_response(),
+    };
+    let outcome = handle(&state, &params).await;
+    note_outcome(&state, &params, &outcome);
+    match outcome {
         Ok(()) => Json(json!({})).into_response(),
         Err(Outcome::ProviderPing) => {
             // The provider checks the URL with a parameterless call: 200 `{}`. (The original
@@ -78,15 +85,12 @@ enum Outcome {
     Failed(ApiError),
 }
 
-async fn handle(state: &AppState, req: Request) -> Result<(), Outcome> {
-    let params = callback_params(state, req)
-        .await
-        .map_err(Outcome::Refused)?;
+async fn handle(state: &AppState, params: &BTreeMap<String, String>) -> Result<(), Outcome> {
     let Some(sender) = params.get("msisdn") else {
         return Err(Outcome::ProviderPing);
     };
     let now = state.clock.now_secs();
-    state.inbound_verifier.verify(&params, now).map_err(|why| {
+    state.inbound_verifier.verify(params, now).map_err(|why| {
         // Neither the sender nor the text: the reason and the provider's message id only.
         tracing::warn!(reason = %why, message_id = params.get("messageId").map(String::as_str), "inbound SMS refused");
         Outcome::Refused(
@@ -105,7 +109,7 @@ async fn handle(state: &AppState, req: Request) -> Result<(), Outcome> {
             return Err(Outcome::Ignored("duplicate messageId (provider retry)"));
         }
     }
-    let result = act(state, sender, &params).await;
+    let result = act(state, sender, params).await;
     if let (Err(Outcome::Failed(_)), Some(key)) = (&result, &dedup_key) {
         // Let the provider's retry be handled again.
         let _ = state.store.forget(key).await;
@@ -156,6 +160,34 @@ async fn act(
             "number or network refused by the stage rules",
         )),
     }
+}
+
+/// Where SMS go to the fake gateway, it keeps what each callback came to: locally the webhook
+/// is called by hand, and `{}` alone does not say why no SMS came back.
+fn note_outcome(state: &AppState, params: &BTreeMap<String, String>, outcome: &Result<(), Outcome>) {
+    let (Some(gateway), Some(sender)) = (&state.outbox, params.get("msisdn")) else {
+        return;
+    };
+    let outcome = match outcome {
+        Ok(()) => "code sent".to_owned(),
+        Err(Outcome::ProviderPing) => return,
+        Err(Outcome::Ignored(why)) => format!("ignored: {why}"),
+        Err(Outcome::Refused(e)) => format!(
+            "refused ({} errno {}): {}{}",
+            e.status.as_u16(),
+            e.errno as u16,
+            e.message,
+            e.info.as_ref().map_or(String::new(), |i| format!(" ({i})"))
+        ),
+        Err(Outcome::Failed(e)) => format!("failed, the provider would retry: {}", e.message),
+    };
+    gateway.record_inbound(InboundRecord {
+        from: sender.clone(),
+        text: params.get("text").cloned().unwrap_or_default(),
+        message_id: params.get("messageId").cloned(),
+        outcome,
+        timestamp: 0,
+    });
 }
 
 /// MCC/MNC from Nexmo's `network-code` when present, else the first MCC of the sender's country.

@@ -102,7 +102,7 @@ async fn with_a_token_only_its_bearer_may_read() {
             let res = app.call(get(path, &headers)).await;
             assert_eq!(
                 (res.status, res.errno()),
-                (StatusCode::UNAUTHORIZED, Some(110)),
+                (StatusCode::UNAUTHORIZED, Some(118)),
                 "{path} {headers:?}"
             );
             assert_eq!(

@@ -6,8 +6,9 @@
 //! answers 408). Idle and stalled connections cost a task and a socket, never one of the
 //! `max_in_flight` places, so they cannot turn other clients away with 503s.
 //!
-//! What hyper refuses before the service sees it gets hyper's own bare answer: a malformed
-//! request (400), more than 100 headers or more than `HYPER_MAX_BUF` bytes of them (431).
+//! What hyper refuses before the service sees it gets hyper's own bare answer with an empty
+//! body: a malformed request (400), more than 100 headers, or a head that outgrows its read
+//! buffer (`HYPER_MAX_BUF`) before it is complete (431).
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -8,10 +8,26 @@ use http::{HeaderValue, header};
 
 /// (name, content type, content).
 const FILES: [(&str, &str, &str); 4] = [
-    ("", "text/html; charset=utf-8", include_str!("../../../demo/index.html")),
-    ("mobileid.js", "text/javascript; charset=utf-8", include_str!("../../../demo/mobileid.js")),
-    ("demo.js", "text/javascript; charset=utf-8", include_str!("../../../demo/demo.js")),
-    ("demo.css", "text/css; charset=utf-8", include_str!("../../../demo/demo.css")),
+    (
+        "",
+        "text/html; charset=utf-8",
+        include_str!("../../../demo/index.html"),
+    ),
+    (
+        "mobileid.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../demo/mobileid.js"),
+    ),
+    (
+        "demo.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../demo/demo.js"),
+    ),
+    (
+        "demo.css",
+        "text/css; charset=utf-8",
+        include_str!("../../../demo/demo.css"),
+    ),
 ];
 
 pub fn routes() -> Router {

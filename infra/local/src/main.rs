@@ -12,7 +12,6 @@ use mobileid::runtime::{self, Host, Overrides};
 use mobileid::store::{DynamoStore, Store};
 use mobileid_local::{Args, ServeOptions};
 
-
 #[tokio::main]
 async fn main() {
     let started = Instant::now();

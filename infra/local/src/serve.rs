@@ -80,11 +80,12 @@ pub async fn serve(
         let service = app
             .clone()
             .map_request(move |mut req: http::Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
+                req.extensions_mut()
+                    .insert(ConnectInfo::<SocketAddr>(remote));
                 req
             });
-        let connection = http
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "connection ended");

@@ -18,13 +18,20 @@ fn run_local_help_lists_every_option_and_needs_no_cargo() {
         .output()
         .expect("bash runs");
     let help = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(help.starts_with("Usage: infra/run-local.sh"), "{help}");
     let command = Args::command();
     let mut checked = 0;
     for arg in command.get_arguments() {
         if let Some(long) = arg.get_long() {
-            assert!(help.contains(&format!("--{long}")), "--{long} missing from:\n{help}");
+            assert!(
+                help.contains(&format!("--{long}")),
+                "--{long} missing from:\n{help}"
+            );
             checked += 1;
         }
         if let Some(env) = arg.get_env() {

@@ -86,11 +86,9 @@ async fn a_normal_request_gets_200_while_1100_bodies_stall_and_those_get_408_wit
         answers.push(tokio::spawn(async move {
             let mut stream = stream;
             let mut answer = Vec::new();
-            let read = tokio::time::timeout(
-                Duration::from_secs(30),
-                stream.read_to_end(&mut answer),
-            )
-            .await;
+            let read =
+                tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer))
+                    .await;
             (read.is_ok(), String::from_utf8_lossy(&answer).into_owned())
         }));
     }
@@ -101,13 +99,18 @@ async fn a_normal_request_gets_200_while_1100_bodies_stall_and_those_get_408_wit
         if answer.starts_with("HTTP/1.1 408") {
             timed_out += 1;
             assert!(answer.contains("\"errno\":119"), "{answer}");
-            assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+            assert!(
+                answer.to_ascii_lowercase().contains("connection: close"),
+                "{answer}"
+            );
         }
     }
     assert_eq!(timed_out, STALLED, "every stalled body gets the JSON 408");
     let all_done = started.elapsed();
     assert!(all_done < Duration::from_secs(30), "{all_done:?}");
-    println!("normal request served after {served_after:?}; {STALLED} stalled bodies answered 408 after {all_done:?}");
+    println!(
+        "normal request served after {served_after:?}; {STALLED} stalled bodies answered 408 after {all_done:?}"
+    );
 }
 
 #[tokio::test]
@@ -118,7 +121,10 @@ async fn stalled_and_idle_heads_are_closed_and_big_heads_get_a_json_431() {
     };
     let addr = start(options).await;
 
-    for partial in [&b"GET /__lbheartbeat__ HTTP/1.1\r\nHost: 127.0.0.1\r\n"[..], b""] {
+    for partial in [
+        &b"GET /__lbheartbeat__ HTTP/1.1\r\nHost: 127.0.0.1\r\n"[..],
+        b"",
+    ] {
         let started = Instant::now();
         let answer = tokio::time::timeout(Duration::from_secs(5), exchange(&addr, partial))
             .await

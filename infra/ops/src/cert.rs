@@ -120,7 +120,11 @@ mod tests {
         assert_eq!(certificate("{\"cert\":\"a.b.c\"} 200\n").unwrap(), "a.b.c");
         assert!(certificate("{\"cert\":\"a.b.c\"} x").is_err());
         assert_eq!(cert_text("a.b.c").unwrap(), "a.b.c");
-        assert!(cert_text("cert.jwt").unwrap_err().contains("neither a file"));
+        assert!(
+            cert_text("cert.jwt")
+                .unwrap_err()
+                .contains("neither a file")
+        );
         assert!(certificate(r#"{"other": 1}"#).is_err());
     }
 

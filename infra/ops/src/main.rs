@@ -206,9 +206,14 @@ mod tests {
         let prefix = "cargo run -q -p mobileid-ops -- ";
         let mut checked = 0;
         for text in &texts {
-            assert!(!text.contains("\n  mobileid "), "an example calls `mobileid`: {text}");
+            assert!(
+                !text.contains("\n  mobileid "),
+                "an example calls `mobileid`: {text}"
+            );
             for line in text.lines() {
-                let Some(start) = line.find(prefix) else { continue };
+                let Some(start) = line.find(prefix) else {
+                    continue;
+                };
                 let rest = &line[start + prefix.len()..];
                 let rest = rest.split([')', '>', '<']).next().unwrap();
                 let args: Vec<String> = rest
@@ -216,7 +221,8 @@ mod tests {
                     .map(|a| a.trim_matches('"').to_owned())
                     .filter(|a| !a.is_empty() && a != "\\")
                     .collect();
-                let parsed = Cli::try_parse_from(std::iter::once("mobileid".to_owned()).chain(args));
+                let parsed =
+                    Cli::try_parse_from(std::iter::once("mobileid".to_owned()).chain(args));
                 assert!(parsed.is_ok(), "{line}: {:?}", parsed.err());
                 checked += 1;
             }

@@ -21,8 +21,8 @@ use http::{HeaderValue, StatusCode, header};
 use tower::util::option_layer;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::clock::Clock;
 use crate::api::body::RawBody;
+use crate::clock::Clock;
 use crate::config::{Limits, Settings};
 use crate::crypto::{CertificateSigner, KeyedIds};
 use crate::error::{ApiError, Errno};

@@ -31,14 +31,14 @@ impl AllowedOrigin {
         match self {
             AllowedOrigin::Any => true,
             AllowedOrigin::Exact(o) => o == origin,
-            AllowedOrigin::LocalhostAnyPort => origin
-                .strip_prefix("http://localhost")
-                .is_some_and(|rest| {
+            AllowedOrigin::LocalhostAnyPort => {
+                origin.strip_prefix("http://localhost").is_some_and(|rest| {
                     rest.is_empty()
                         || rest.strip_prefix(':').is_some_and(|port| {
                             !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
                         })
-                }),
+                })
+            }
         }
     }
 
@@ -173,7 +173,12 @@ mod tests {
         assert!(o.allows("https://app.example.com"));
         assert!(!o.allows("https://app.example.com.evil.test"));
         assert!(!o.allows("http://app.example.com"));
-        for ok in ["*", "http://localhost:3000", "http://[::1]:8080", "https://a.b"] {
+        for ok in [
+            "*",
+            "http://localhost:3000",
+            "http://[::1]:8080",
+            "https://a.b",
+        ] {
             assert!(AllowedOrigin::try_from(ok.to_owned()).is_ok(), "{ok}");
         }
         for bad in [
@@ -223,7 +228,9 @@ mod tests {
         assert_eq!(longest.len(), OTP_DOMAIN_MAX_LEN);
         assert!(OtpDomain::parse(&longest).is_ok());
         assert!(OtpDomain::parse(&format!("a{longest}")).is_err());
-        for bad in ["", "-a.com", "a-.com", "a..com", "a_b.com", "a.com.", "é.com", "a b"] {
+        for bad in [
+            "", "-a.com", "a-.com", "a..com", "a_b.com", "a.com.", "é.com", "a b",
+        ] {
             assert!(OtpDomain::parse(bad).is_err(), "{bad}");
         }
     }

@@ -54,7 +54,10 @@ mod tests {
         assert_eq!(segments(&"€".repeat(81)), (Encoding::Gsm7, 2));
         assert_eq!(segments(&"ó".repeat(70)), (Encoding::Ucs2, 1));
         assert_eq!(segments(&"ó".repeat(71)), (Encoding::Ucs2, 2));
-        assert_eq!(segments(&format!("{}ó", "a".repeat(69))), (Encoding::Ucs2, 1));
+        assert_eq!(
+            segments(&format!("{}ó", "a".repeat(69))),
+            (Encoding::Ucs2, 1)
+        );
         assert_eq!(segments(&"a".repeat(306)), (Encoding::Gsm7, 2));
         assert_eq!(segments(&"a".repeat(307)), (Encoding::Gsm7, 3));
     }

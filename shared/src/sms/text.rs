@@ -218,12 +218,19 @@ mod tests {
                         app_hash,
                     };
                     let text = code_text(code, Some(lang), autofill);
-                    let what = format!("{lang} {:?} hash {}: {text:?}", code.kind(), app_hash.is_some());
+                    let what = format!(
+                        "{lang} {:?} hash {}: {text:?}",
+                        code.kind(),
+                        app_hash.is_some()
+                    );
                     let caps = chrome.captures(&text).unwrap_or_else(|| panic!("{what}"));
                     assert_eq!(&caps[1], domain.as_str(), "{what}");
                     assert_eq!(&caps[2], code.as_str(), "{what}");
                     let last_line = text.lines().last().unwrap();
-                    assert_eq!(last_line, format!("@{} #{}", domain.as_str(), code.as_str()));
+                    assert_eq!(
+                        last_line,
+                        format!("@{} #{}", domain.as_str(), code.as_str())
+                    );
                     assert_eq!(code_in(&text), Some(code.as_str()), "{what}");
                     assert_eq!(segments(&text), (Encoding::Gsm7, 1), "{what}");
                     if app_hash.is_some() {

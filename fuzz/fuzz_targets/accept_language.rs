@@ -1,13 +1,16 @@
 //! `Accept-Language` negotiation: any header value picks a supported language (English when
-//! nothing matches), never panics; and the short-code text carries the code.
+//! nothing matches), never panics; and the short-code text starts with the code.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mobileid::sms::text::{negotiate, short_code_text, supported_languages};
+use mobileid::domain::VerificationCode;
+use mobileid::sms::text::{Autofill, code_in, code_text, negotiate, supported_languages};
 
 fuzz_target!(|input: &str| {
     let lang = negotiate(Some(input));
     assert!(supported_languages().contains(&lang), "{lang}");
-    assert!(short_code_text("042917", Some(input)).contains("042917"));
+    let code = VerificationCode::parse("042917").expect("six digits");
+    let text = code_text(&code, Some(input), Autofill::default());
+    assert_eq!(code_in(&text), Some("042917"), "{text}");
 });

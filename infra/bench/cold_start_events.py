@@ -94,7 +94,7 @@ class Prep:
             inbox = self.http.get(f"{self.prep}/__sms__/receive", params={"to": msisdn[1:]},
                                   timeout=10).json()
             if inbox:
-                return creds, inbox[-1]["text"].split()[-1]
+                return creds, inbox[-1]["text"].split()[0]  # the code comes first
             time.sleep(0.05)
         sys.exit(f"no SMS reached the prep server's fake gateway for the bench's {msisdn[:5]}…")
 

@@ -280,9 +280,9 @@ class Flow:
             raise Deviation(f"{what}: message without a text: {msg!r}")
         if not isinstance(to, str) or to.lstrip("+") != self.msisdn.lstrip("+"):
             raise Deviation(f"{what}: message addressed to {to!r}, expected {self.msisdn}: {msg!r}")
-        m = re.search(r"(?<![0-9A-Za-z])([0-9]{6})\s*$", text)
+        m = re.match(r"([0-9]{6})(?![0-9A-Za-z])", text)  # the code comes first in every text
         if not m:
-            raise Deviation(f"{what}: no 6-digit short code at the end of the SMS text {text!r}")
+            raise Deviation(f"{what}: no 6-digit short code at the start of the SMS text {text!r}")
         self.code = m.group(1)
 
     def verify_code(self):

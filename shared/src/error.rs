@@ -42,6 +42,13 @@ pub enum Errno {
     TooManyForCountry = 116,
     /// Too many requests from this client address.
     TooManyForClient = 117,
+    /// Reading the fake SMS gateway needs its bearer token (not Hawk: a 110 would send a
+    /// developer looking at the wrong credentials).
+    FakeGatewayToken = 118,
+    /// The request body did not arrive in time (408).
+    BodyTimeout = 119,
+    /// The request's headers are larger than allowed (431).
+    HeadersTooLarge = 120,
     /// A dependency (store, SMS provider) failed or is overloaded.
     Backend = 201,
     /// No such route, not with this method, or an internal error.

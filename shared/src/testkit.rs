@@ -255,11 +255,11 @@ impl TestApp {
             .collect()
     }
 
-    /// The code in the last SMS to `e164` (the last word of the text).
+    /// The code in the last SMS to `e164` (the code comes first in every text).
     pub fn last_code_to(&self, e164: &str) -> Option<String> {
         self.sms_to(e164)
             .last()
-            .and_then(|t| t.split_whitespace().last().map(str::to_owned))
+            .and_then(|t| crate::sms::text::code_in(t).map(str::to_owned))
     }
 }
 

@@ -263,7 +263,7 @@ async fn receive_code(
     }
 }
 
-/// The code (last word) of the newest message sent since we asked. Numbers do not repeat
+/// The code (the first word: it comes first in every text) of the newest message sent since we asked. Numbers do not repeat
 /// within a run, so an older message can only be a previous run's; the timestamp check (with
 /// a little slack for a server clock that differs from ours) keeps it out.
 fn newest_code(messages: &Value, asked_at: i64) -> Option<String> {
@@ -274,11 +274,7 @@ fn newest_code(messages: &Value, asked_at: i64) -> Option<String> {
     {
         return None;
     }
-    newest["text"]
-        .as_str()?
-        .split_whitespace()
-        .last()
-        .map(str::to_owned)
+    mobileid::sms::text::code_in(newest["text"].as_str()?).map(str::to_owned)
 }
 
 /// A code of the same shape that is surely wrong: the last character changed.
@@ -313,8 +309,8 @@ mod tests {
     #[test]
     fn the_newest_recent_message_gives_the_code() {
         let messages = json!([
-            {"text": "Your verification code is: 111111", "timestamp": 100},
-            {"text": "Your verification code is: 222222", "timestamp": 200},
+            {"text": "111111 is your verification code.", "timestamp": 100},
+            {"text": "222222 is your verification code.\n\n@app.example.com #222222", "timestamp": 200},
         ]);
         assert_eq!(newest_code(&messages, 200).as_deref(), Some("222222"));
         assert_eq!(

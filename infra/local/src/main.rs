@@ -1,35 +1,18 @@
 //! `mobileid-local`: every route of the four functions in one process, with an in-memory store
-//! (or DynamoDB, `MOBILEID_STORE=dynamodb`, when built with `--features dynamodb`) and a fake SMS
-//! gateway whose messages are readable
+//! (or DynamoDB, `MOBILEID_STORE=dynamodb`, when built with `--features dynamodb`) and a fake
+//! SMS gateway whose messages are readable
 //! at `/__sms__/`. No set-up needed: keys
 //! and secrets are generated for the run unless `MOBILEID_SECRET_JSON` gives them.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
 use mobileid::clock::{Clock, SystemClock};
-use mobileid::config::{Settings, StoreKind};
+use mobileid::config::{AllowedOrigin, Settings, StoreKind};
 use mobileid::runtime::{self, Host, Overrides};
 use mobileid::store::{MemoryStore, Store};
-
-/// Runs the whole Mobile-ID service locally (all four functions in one process).
-///
-/// Every setting can also come from the environment: MOBILEID_STAGE, MOBILEID_PUBLIC_URL,
-/// MOBILEID_ISSUER, MOBILEID_STORE, MOBILEID_SECRET_JSON, … (see the README).
-#[derive(Parser, Debug)]
-#[command(name = "mobileid-local", version)]
-struct Args {
-    /// Address to listen on.
-    #[arg(long, env = "MOBILEID_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-
-    /// Records the in-memory store holds at most, per table (sessions, counters, mailboxes);
-    /// past that, requests that need a new record get 503/201 until old ones expire.
-    #[arg(long, env = "MOBILEID_MEMORY_CAPACITY", default_value_t = mobileid::store::DEFAULT_CAPACITY)]
-    memory_capacity: usize,
-}
+use mobileid_local::{Args, ServeOptions};
 
 /// How often the in-memory store collects expired records off the request path.
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
@@ -53,6 +36,15 @@ async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Err
             .or_else(|| Some(default_url.clone())),
         _ => std::env::var(name).ok(),
     })?;
+    let mut settings = settings;
+    // Browsers: this server's own pages, and a developer's dev server on any localhost port.
+    settings.stage.cors_origins = AllowedOrigin::of_url(&settings.public_url)
+        .into_iter()
+        .chain([AllowedOrigin::LocalhostAnyPort])
+        .collect();
+    if let Some(domain) = args.otp_domain {
+        settings.stage.otp_domain = Some(domain);
+    }
     let secrets = runtime::load_secrets(&settings, Host::Local)?;
     let stage = settings.stage.stage.clone();
     let (store, store_name, extra_routes) = local_store(&settings, args.memory_capacity).await?;
@@ -61,7 +53,9 @@ async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Err
         ..Overrides::default()
     };
     let state = runtime::build_services(settings, &secrets, Host::Local, overrides).await?;
-    let app = mobileid::api::local_router(state).merge(extra_routes);
+    let app = mobileid::api::local_router(state)
+        .merge(extra_routes)
+        .merge(mobileid_local::demo::routes());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -70,18 +64,15 @@ async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Err
     println!(
         "  fake SMS gateway: {url}/__sms__/  (JSON: {url}/__sms__/receive?to=<number without +>)"
     );
+    println!("  demo client: {url}/demo/");
     println!(
         "  started in {} ms; Ctrl-C stops it",
         started.elapsed().as_millis()
     );
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    mobileid_local::serve(listener, app, ServeOptions::default(), async {
         let _ = tokio::signal::ctrl_c().await;
     })
-    .await?;
+    .await;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use crate::input::{read_json, read_text};
 
 pub fn verify(jwks_source: &str, cert_source: &str, ignore_expiry: bool) -> Result<(), String> {
     let keys = key_set(read_json(jwks_source, "JWKS")?)?;
-    let token = certificate(&read_text(cert_source, "certificate")?)?;
+    let token = certificate(&cert_text(cert_source)?)?;
     let (header, claims) =
         verify_es256(&token, &keys).map_err(|e| format!("certificate refused: {e}"))?;
     let now_ms = SystemTime::now()
@@ -52,12 +52,34 @@ fn key_set(doc: Value) -> Result<Value, String> {
     Err("the JWKS has neither \"keys\" (a JWKS) nor \"public-key\" (a browserid document)".into())
 }
 
-/// The compact JWS, from the bare token or from `/certificate/sign`'s `{"cert": ...}` answer.
+/// The certificate's text: standard input for `-`, a file when one has that name, else the
+/// argument itself (a token or the sign answer pasted or passed as "$CERT").
+fn cert_text(source: &str) -> Result<String, String> {
+    if source == "-" || std::path::Path::new(source).is_file() {
+        return read_text(source, "certificate");
+    }
+    let looks_like_one = source.trim_start().starts_with('{') || source.matches('.').count() == 2;
+    if looks_like_one {
+        return Ok(source.to_owned());
+    }
+    Err(format!(
+        "the certificate {source:?} is neither a file, `-`, nor a certificate (a.b.c or {{\"cert\": …}})"
+    ))
+}
+
+/// The compact JWS, from the bare token or from `/certificate/sign`'s `{"cert": ...}` answer
+/// (as the README's `post` prints it, with the HTTP status after it).
 fn certificate(text: &str) -> Result<String, String> {
     let text = text.trim();
     if !text.starts_with('{') {
         return Ok(text.to_owned());
     }
+    let status = text.rfind('}').map_or("", |end| &text[end + 1..]);
+    let text = if status.trim().bytes().all(|b| b.is_ascii_digit()) {
+        &text[..text.len() - status.len()]
+    } else {
+        text
+    };
     let doc: Value =
         serde_json::from_str(text).map_err(|e| format!("the certificate is not JSON: {e}"))?;
     doc["cert"]
@@ -95,6 +117,14 @@ mod tests {
     fn reads_the_sign_answer_or_a_bare_token() {
         assert_eq!(certificate(" a.b.c\n").unwrap(), "a.b.c");
         assert_eq!(certificate(r#"{"cert": "a.b.c"}"#).unwrap(), "a.b.c");
+        assert_eq!(certificate("{\"cert\":\"a.b.c\"} 200\n").unwrap(), "a.b.c");
+        assert!(certificate("{\"cert\":\"a.b.c\"} x").is_err());
+        assert_eq!(cert_text("a.b.c").unwrap(), "a.b.c");
+        assert!(
+            cert_text("cert.jwt")
+                .unwrap_err()
+                .contains("neither a file")
+        );
         assert!(certificate(r#"{"other": 1}"#).is_err());
     }
 

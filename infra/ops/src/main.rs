@@ -13,20 +13,25 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Each example runs as printed from the repository (`mobileid` is this tool's binary name,
+/// but it is not on PATH from a checkout). The certificate ones need `infra/run-local.sh`
+/// running; `$TOKEN` and `$CERT` come from the README's walk-through.
 const EXAMPLES: &str = "\
-Examples:
+Examples (from the repository; `cargo install --path infra/ops` puts `mobileid` on PATH):
   # A fresh secret for the dev stack, then its public keys
-  mobileid secret generate --stage dev > secret.json
-  mobileid jwks --secret secret.json
+  cargo run -q -p mobileid-ops -- secret generate --stage dev > secret.json
+  cargo run -q -p mobileid-ops -- jwks --secret secret.json
+
+  # A local server whose inbound-SMS webhook checks signatures
+  MOBILEID_SECRET_JSON=$(cargo run -q -p mobileid-ops -- secret generate --stage dev --signature-secret s3cret) infra/run-local.sh
 
   # Check a stage table before committing it (a shipped stage by name, or any file)
-  mobileid stage check production
-  mobileid stage check infra/stages/dev.toml
+  cargo run -q -p mobileid-ops -- stage check production
+  cargo run -q -p mobileid-ops -- stage check infra/stages/dev.toml
 
-  # Verify a certificate against the keys a stage publishes
-  curl -s https://<api>/.well-known/jwks.json > jwks.json
-  mobileid cert verify --jwks jwks.json cert.jwt
-  mobileid cert verify --jwks https://<api>/.well-known/jwks.json - < cert.jwt
+  # Verify a certificate against the keys a stage publishes ($CERT: the answer of
+  # /certificate/sign, as is, or the bare token; a file or - works too)
+  cargo run -q -p mobileid-ops -- cert verify --jwks http://127.0.0.1:8080/.well-known/jwks.json \"$CERT\"
 
 Exit status: 0 on success, 1 when a check or verification fails, 2 on a usage error.
 See docs/deployment.md for where each of these fits in a deployment.";
@@ -48,7 +53,9 @@ enum Command {
     /// Prints the public JWKS (the signing key's public half with its kid) of a stage secret.
     ///
     /// This is what the stage serves at /.well-known/jwks.json once the secret is in place.
-    #[command(after_help = "Example:\n  mobileid jwks --secret secret.json > jwks.json")]
+    #[command(
+        after_help = "Example:\n  cargo run -q -p mobileid-ops -- jwks --secret secret.json > jwks.json"
+    )]
     Jwks {
         /// The secret JSON: a file, or `-` for standard input.
         #[arg(long, value_name = "FILE|-")]
@@ -65,7 +72,7 @@ enum Command {
 
     /// Prints the Hawk Authorization header a device would send, to try the API with curl.
     #[command(
-        after_help = "Example:\n  curl -X POST http://127.0.0.1:8080/v1/msisdn/unregister -H \"Authorization: $(mobileid hawk-header --token $TOKEN --url http://127.0.0.1:8080/v1/msisdn/unregister)\""
+        after_help = "Example (TOKEN from POST /v1/msisdn/register):\n  curl -X POST http://127.0.0.1:8080/v1/msisdn/unregister -H \"Authorization: $(cargo run -q -p mobileid-ops -- hawk-header --token $TOKEN --url http://127.0.0.1:8080/v1/msisdn/unregister)\""
     )]
     HawkHeader {
         /// The msisdnSessionToken returned by POST /v1/msisdn/register (64 hex characters).
@@ -92,11 +99,20 @@ enum SecretCommand {
     ///
     /// The secret holds a new P-256 signing key and new random HMAC secrets. The Nexmo
     /// credentials are left empty for the operator to fill in from the Nexmo dashboard.
-    #[command(after_help = "Example:\n  mobileid secret generate --stage dev > secret.json")]
+    #[command(
+        after_help = "Examples:\n  cargo run -q -p mobileid-ops -- secret generate --stage dev > secret.json\n  MOBILEID_SECRET_JSON=$(cargo run -q -p mobileid-ops -- secret generate --stage dev --signature-secret s3cret) infra/run-local.sh"
+    )]
     Generate {
         /// The stage the secret is for: dev, load-stage, production or real-stage.
         #[arg(long)]
         stage: String,
+        /// The webhook signature secret (nexmo.signatureSecret) to put in, e.g. to try signed
+        /// callbacks on a local server; otherwise left for the operator to fill in.
+        #[arg(long)]
+        signature_secret: Option<String>,
+        /// Its method (nexmo.signatureMethod): md5hash, md5, sha1, sha256 or sha512.
+        #[arg(long, default_value = "sha256", requires = "signature_secret")]
+        signature_method: String,
     },
 }
 
@@ -104,7 +120,7 @@ enum SecretCommand {
 enum StageCommand {
     /// Loads and validates a stage table and prints a summary; fails with the reason otherwise.
     #[command(
-        after_help = "Examples:\n  mobileid stage check dev\n  mobileid stage check ./my-stage.toml"
+        after_help = "Examples:\n  cargo run -q -p mobileid-ops -- stage check dev\n  cargo run -q -p mobileid-ops -- stage check infra/stages/dev.toml"
     )]
     Check {
         /// A shipped stage's name (dev, load-stage, production, real-stage) or a .toml file.
@@ -119,15 +135,17 @@ enum CertCommand {
     ///
     /// Fails (exit 1) when the signature does not verify, no key has the certificate's kid, or the
     /// certificate has expired (unless --ignore-expiry).
-    #[command(after_help = "Example:\n  mobileid cert verify --jwks jwks.json cert.jwt")]
+    #[command(
+        after_help = "Example (CERT: the answer of /certificate/sign, as is):\n  cargo run -q -p mobileid-ops -- cert verify --jwks http://127.0.0.1:8080/.well-known/jwks.json \"$CERT\""
+    )]
     Verify {
         /// The keys: a JWKS file ({"keys": [...]}), a /.well-known/browserid document, or an
         /// https:// URL serving either (plain http:// only to a loopback address).
         #[arg(long, value_name = "FILE|URL")]
         jwks: String,
-        /// The certificate (JWS compact form, or the {"cert": ...} answer of /certificate/sign):
-        /// a file, or `-` for standard input.
-        #[arg(value_name = "CERT|-")]
+        /// The certificate (JWS compact form, or the {"cert": ...} answer of /certificate/sign,
+        /// a trailing HTTP status allowed): the text itself, a file, or `-` for standard input.
+        #[arg(value_name = "CERT|FILE|-")]
         cert: String,
         /// Accept a certificate whose `exp` has passed (to inspect old certificates).
         #[arg(long)]
@@ -138,7 +156,11 @@ enum CertCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Secret(SecretCommand::Generate { stage }) => secret::generate(&stage),
+        Command::Secret(SecretCommand::Generate {
+            stage,
+            signature_secret,
+            signature_method,
+        }) => secret::generate(&stage, signature_secret.map(|s| (s, signature_method))),
         Command::Jwks { secret } => secret::jwks(&secret),
         Command::Stage(StageCommand::Check { stage }) => stage::check(&stage),
         Command::Cert(CertCommand::Verify {
@@ -160,5 +182,51 @@ fn main() -> ExitCode {
             eprintln!("mobileid: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every example line of every help text parses as this tool's command line: an example
+    /// that names a removed flag or the wrong binary fails here.
+    #[test]
+    fn the_examples_run_as_printed() {
+        let mut texts = vec![EXAMPLES.to_owned()];
+        let cli = Cli::command();
+        let mut stack = vec![cli];
+        while let Some(cmd) = stack.pop() {
+            if let Some(help) = cmd.get_after_help() {
+                texts.push(help.to_string());
+            }
+            stack.extend(cmd.get_subcommands().cloned());
+        }
+        let prefix = "cargo run -q -p mobileid-ops -- ";
+        let mut checked = 0;
+        for text in &texts {
+            assert!(
+                !text.contains("\n  mobileid "),
+                "an example calls `mobileid`: {text}"
+            );
+            for line in text.lines() {
+                let Some(start) = line.find(prefix) else {
+                    continue;
+                };
+                let rest = &line[start + prefix.len()..];
+                let rest = rest.split([')', '>', '<']).next().unwrap();
+                let args: Vec<String> = rest
+                    .split_whitespace()
+                    .map(|a| a.trim_matches('"').to_owned())
+                    .filter(|a| !a.is_empty() && a != "\\")
+                    .collect();
+                let parsed =
+                    Cli::try_parse_from(std::iter::once("mobileid".to_owned()).chain(args));
+                assert!(parsed.is_ok(), "{line}: {:?}", parsed.err());
+                checked += 1;
+            }
+        }
+        assert!(checked >= 9, "only {checked} examples found");
     }
 }

@@ -8,12 +8,20 @@ use crate::input::read_text;
 
 /// Prints a fresh secret for `stage` on stdout and the operator's next steps on stderr (so that
 /// `> secret.json` captures only the JSON).
-pub fn generate(stage: &str) -> Result<(), String> {
+/// With `signature`, the webhook signature secret and method are set to it (a local server
+/// then checks callbacks the way a Lambda does).
+pub fn generate(stage: &str, signature: Option<(String, String)>) -> Result<(), String> {
     // The stage table says whether the operator has Nexmo credentials to add.
     let table = StageTable::load(stage).map_err(|e| e.to_string())?;
     let uses_nexmo = table.sms_providers.iter().any(|p| p == "nexmo");
     let mut secrets = ServiceSecrets::generate(&OsRandomness);
-    if !uses_nexmo {
+    if let Some((secret, method)) = signature {
+        if secret.trim().is_empty() {
+            return Err("--signature-secret must not be empty".into());
+        }
+        secrets.nexmo.signature_secret = secret;
+        secrets.nexmo.signature_method = method;
+    } else if !uses_nexmo {
         // Every function refuses to start without a webhook signature secret. Where Nexmo is
         // not used nobody legitimately signs callbacks, so a random one locks the webhook; a
         // load test that simulates Nexmo reads it from the stored secret.

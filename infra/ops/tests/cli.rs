@@ -138,6 +138,47 @@ fn a_stage_without_nexmo_gets_a_random_webhook_secret() {
 }
 
 #[test]
+fn a_local_webhook_signature_secret_is_one_flag() {
+    let out = mobileid(&[
+        "secret",
+        "generate",
+        "--stage",
+        "dev",
+        "--signature-secret",
+        "s3cret",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let secrets = ServiceSecrets::from_json(&text(&out.stdout)).unwrap();
+    assert_eq!(secrets.nexmo.signature_secret, "s3cret");
+    assert_eq!(secrets.nexmo.signature_method, "sha256");
+    let sha512 = mobileid(&[
+        "secret",
+        "generate",
+        "--stage",
+        "dev",
+        "--signature-secret",
+        "x",
+        "--signature-method",
+        "sha512",
+    ]);
+    let secrets = ServiceSecrets::from_json(&text(&sha512.stdout)).unwrap();
+    assert_eq!(secrets.nexmo.signature_method, "sha512");
+    let orphan = mobileid(&[
+        "secret",
+        "generate",
+        "--stage",
+        "dev",
+        "--signature-method",
+        "md5",
+    ]);
+    assert_eq!(
+        orphan.status.code(),
+        Some(2),
+        "a method without a secret is a usage error"
+    );
+}
+
+#[test]
 fn tampered_foreign_and_expired_certificates_fail() {
     let dir = Scratch::new("refused");
     let secrets = ServiceSecrets::generate(&mobileid::random::OsRandomness);
@@ -338,7 +379,10 @@ fn unknown_stages_get_no_secret_and_help_has_examples() {
 
     let help = mobileid(&["--help"]);
     assert!(help.status.success());
-    assert!(text(&help.stdout).contains("mobileid secret generate --stage dev"));
+    assert!(
+        text(&help.stdout)
+            .contains("cargo run -q -p mobileid-ops -- secret generate --stage dev > secret.json")
+    );
     assert_eq!(
         mobileid(&["cert"]).status.code(),
         Some(2),

@@ -144,10 +144,7 @@ async fn issue_charged(
     let sms = OutboundSms {
         from: stage.mt_sender(req.mcc, req.mnc).to_owned(),
         to: req.msisdn.e164().to_owned(),
-        text: match code.kind() {
-            CodeKind::Short => text::short_code_text(code.as_str(), req.accept_language),
-            CodeKind::Long => code.as_str().to_owned(),
-        },
+        text: text::code_text(&code, req.accept_language, text::Autofill::of_stage(stage)),
     };
     match state.sms.send(&sms).await {
         Ok(()) => {

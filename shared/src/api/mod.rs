@@ -4,19 +4,24 @@
 pub mod auth;
 pub mod body;
 mod client;
+pub mod cors;
 mod issue;
 mod limits;
 mod routes;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use http::HeaderValue;
+use http::{HeaderValue, StatusCode, header};
+use tower::util::option_layer;
 use tower_http::catch_panic::CatchPanicLayer;
 
+use crate::api::body::RawBody;
 use crate::clock::Clock;
 use crate::config::{Limits, Settings};
 use crate::crypto::{CertificateSigner, KeyedIds};
@@ -106,15 +111,22 @@ pub fn local_router(state: AppState) -> Router {
 }
 
 /// What every router shares: JSON 404/405, a JSON 500 instead of a dropped connection on a
-/// panic, and the `Timestamp` header clients use to correct their clocks.
+/// panic, the `Timestamp` header clients use to correct their clocks, bodies read whole (in
+/// time) before a request counts as in flight, and CORS (outermost, so that a browser can read
+/// every answer, errors included).
 fn finish(routes: Router<AppState>, state: AppState) -> Router {
     let in_flight = Arc::new(AtomicUsize::new(0));
+    let cors = cors::layer(&state.settings.stage.cors_origins);
     routes
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(axum::middleware::from_fn_with_state(
             (state.clone(), in_flight),
             shed_load,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            read_body_first,
         ))
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
@@ -129,7 +141,43 @@ fn finish(routes: Router<AppState>, state: AppState) -> Router {
             )
             .into_response()
         }))
+        .layer(option_layer(cors))
         .with_state(state)
+}
+
+/// Reads the body (within the size limit and `body_timeout_secs`) before the request counts
+/// as in flight: a client that sends its headers and then stalls holds a connection, not one
+/// of the `max_in_flight` places, and gets 408 when its time is up. Size errors answer here,
+/// as the route would have (411/112, 413/113). In Lambda the body is already whole.
+async fn read_body_first(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limits = state.limits();
+    let secs = limits.body_timeout_secs;
+    let (parts, body) = request.into_parts();
+    let read = RawBody::read(&parts.headers, body, limits.max_body_bytes);
+    let bytes = match tokio::time::timeout(Duration::from_secs(secs), read).await {
+        Ok(Ok(raw)) => raw.bytes,
+        Ok(Err(e)) => return e.into_response(),
+        Err(_) => {
+            tracing::info!(secs, "request body timed out");
+            let mut response = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                Errno::BodyTimeout,
+                format!("The request body did not arrive within {secs} s."),
+            )
+            .into_response();
+            // The rest of the body may still come: this connection cannot serve another request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
+    };
+    next.run(axum::extract::Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// Past `max_in_flight` concurrent requests, answer 503 + Retry-After at once instead of

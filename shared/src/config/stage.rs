@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::ConfigError;
+use super::web::{AllowedOrigin, AppHash, OtpDomain};
 use crate::domain::{Mcc, Mnc, Msisdn};
 
 /// The stages this build knows, with their files.
@@ -43,6 +44,15 @@ pub struct StageTable {
     /// Fictional numbers with fixed codes (never sent, exempt from limits); not in production.
     #[serde(default)]
     pub test_numbers: Vec<TestNumber>,
+    /// Browser origins allowed to call the API (CORS); template.yaml's HttpApi mirrors it.
+    #[serde(default)]
+    pub cors_origins: Vec<AllowedOrigin>,
+    /// The client web app's domain: SMS then end with `@<otp_domain> #<code>` (autofill).
+    #[serde(default)]
+    pub otp_domain: Option<OtpDomain>,
+    /// The Android app's SMS Retriever hash, put in every code SMS when set.
+    #[serde(default)]
+    pub android_app_hash: Option<AppHash>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,6 +127,8 @@ pub struct Limits {
     pub inbound_timestamp_window_secs: i64,
     /// Requests one process serves at once before it sheds load with 503 + Retry-After.
     pub max_in_flight: usize,
+    /// Time a client has to send its whole body once its headers are in (408/119 after).
+    pub body_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -145,6 +157,7 @@ impl Default for Limits {
             country_counter_shards: 10,
             inbound_timestamp_window_secs: 300,
             max_in_flight: 1024,
+            body_timeout_secs: 10,
         }
     }
 }
@@ -158,7 +171,14 @@ impl Limits {
     /// never binds or locks everyone out must not load.
     pub fn check(&self) -> Result<(), String> {
         let log = i128::from(crate::store::MAX_LOG);
-        let ranges: [(&str, i128, i128, i128, &str); 22] = [
+        let ranges: [(&str, i128, i128, i128, &str); 23] = [
+            (
+                "body_timeout_secs",
+                self.body_timeout_secs.into(),
+                1,
+                30,
+                "a stalled body is answered 408 within it",
+            ),
             (
                 "code_ttl_secs",
                 self.code_ttl_secs.into(),

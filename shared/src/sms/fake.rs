@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 
-use super::{Outbox, RecordedSms};
+use super::{InboundRecord, Outbox, RecordedSms};
 use crate::store::StoreError;
 
 #[async_trait]
@@ -15,6 +15,14 @@ pub trait FakeGateway: Send + Sync {
 
     /// Every message, oldest first, when this gateway can list them (the in-memory one).
     fn all_messages(&self) -> Option<Vec<RecordedSms>> {
+        None
+    }
+
+    /// Notes what an inbound callback came to (the in-memory gateway keeps it for its page).
+    fn record_inbound(&self, _record: InboundRecord) {}
+
+    /// The inbound callbacks noted, oldest first, when this gateway keeps them.
+    fn inbound(&self) -> Option<Vec<InboundRecord>> {
         None
     }
 }
@@ -27,5 +35,13 @@ impl FakeGateway for Outbox {
 
     fn all_messages(&self) -> Option<Vec<RecordedSms>> {
         Some(self.all())
+    }
+
+    fn record_inbound(&self, record: InboundRecord) {
+        Outbox::record_inbound(self, record);
+    }
+
+    fn inbound(&self) -> Option<Vec<InboundRecord>> {
+        Some(Outbox::inbound(self))
     }
 }

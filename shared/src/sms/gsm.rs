@@ -15,9 +15,52 @@ pub fn is_gsm(text: &str) -> bool {
         .all(|c| BASIC.contains(c) || EXTENSION.contains(c))
 }
 
+/// How a text travels: GSM 7-bit (160 septets in one segment, 153 a segment when split) or
+/// UCS-2 (70 UTF-16 units, 67 when split).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Gsm7,
+    Ucs2,
+}
+
+/// The encoding a text needs and the number of segments (SMS) it costs.
+pub fn segments(text: &str) -> (Encoding, usize) {
+    let (encoding, units, single, part) = if is_gsm(text) {
+        let septets: usize = text
+            .chars()
+            .map(|c| if EXTENSION.contains(c) { 2 } else { 1 })
+            .sum();
+        (Encoding::Gsm7, septets, 160, 153)
+    } else {
+        (Encoding::Ucs2, text.encode_utf16().count(), 70, 67)
+    };
+    let count = if units <= single {
+        1
+    } else {
+        units.div_ceil(part)
+    };
+    (encoding, count)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn segments_follow_the_encoding() {
+        assert_eq!(segments(&"a".repeat(160)), (Encoding::Gsm7, 1));
+        assert_eq!(segments(&"a".repeat(161)), (Encoding::Gsm7, 2));
+        assert_eq!(segments(&"€".repeat(80)), (Encoding::Gsm7, 1));
+        assert_eq!(segments(&"€".repeat(81)), (Encoding::Gsm7, 2));
+        assert_eq!(segments(&"ó".repeat(70)), (Encoding::Ucs2, 1));
+        assert_eq!(segments(&"ó".repeat(71)), (Encoding::Ucs2, 2));
+        assert_eq!(
+            segments(&format!("{}ó", "a".repeat(69))),
+            (Encoding::Ucs2, 1)
+        );
+        assert_eq!(segments(&"a".repeat(306)), (Encoding::Gsm7, 2));
+        assert_eq!(segments(&"a".repeat(307)), (Encoding::Gsm7, 3));
+    }
 
     #[test]
     fn the_alphabet_has_127_characters_and_the_extension_table_10() {

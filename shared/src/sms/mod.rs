@@ -15,10 +15,10 @@ pub mod text;
 
 pub use failover::Failover;
 pub use fake::FakeGateway;
-pub use gsm::is_gsm;
+pub use gsm::{Encoding, is_gsm, segments};
 pub use mailbox::StoreMailbox;
 pub use nexmo::NexmoSender;
-pub use outbox::{Outbox, RecordedSms};
+pub use outbox::{InboundRecord, Outbox, RecordedSms};
 pub use signature::{NexmoSignature, NexmoSigner, SignatureMethod};
 
 use async_trait::async_trait;

@@ -24,8 +24,24 @@ pub struct RecordedSms {
     pub timestamp: i64,
 }
 
+/// An inbound-SMS callback as the local server handled it, so that a developer playing the
+/// provider's part sees why nothing came back (the webhook answers `{}` whatever happened).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundRecord {
+    /// The sender's number as the callback gave it.
+    pub from: String,
+    pub text: String,
+    #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// What came of it: "code sent", "ignored: no such session", "refused: …".
+    pub outcome: String,
+    /// Epoch seconds.
+    pub timestamp: i64,
+}
+
 pub struct Outbox {
     messages: Mutex<VecDeque<RecordedSms>>,
+    inbound: Mutex<VecDeque<InboundRecord>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -33,8 +49,25 @@ impl Outbox {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Outbox {
             messages: Mutex::new(VecDeque::new()),
+            inbound: Mutex::new(VecDeque::new()),
             clock,
         }
+    }
+
+    /// Keeps an inbound callback's outcome (the oldest dropped past the capacity).
+    pub fn record_inbound(&self, mut record: InboundRecord) {
+        record.timestamp = self.clock.now_secs();
+        let mut inbound = self.inbound.lock().unwrap_or_else(|p| p.into_inner());
+        if inbound.len() == CAPACITY {
+            inbound.pop_front();
+        }
+        inbound.push_back(record);
+    }
+
+    /// Every inbound callback kept, oldest first.
+    pub fn inbound(&self) -> Vec<InboundRecord> {
+        let inbound = self.inbound.lock().unwrap_or_else(|p| p.into_inner());
+        inbound.iter().cloned().collect()
     }
 
     /// Messages sent to `to` (with or without `+`), oldest first.

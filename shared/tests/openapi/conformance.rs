@@ -753,9 +753,10 @@ async fn limits_and_tokens(r: &Recorder) {
         "/__sms__/receive?to=33623456789",
         "/receive?to=33623456789",
         "/__sms__/all",
+        "/__sms__/inbound",
     ] {
         let unauthorized = r.get(path).await;
-        expect(&unauthorized, 401, Some(110));
+        expect(&unauthorized, 401, Some(118));
         let reader = json_request(Method::GET, path, None, Some("Bearer reader-token".into()));
         expect(&r.call(reader).await, 200, None);
     }

@@ -22,7 +22,7 @@ fn codes(server: &FormServer) -> Vec<String> {
         .received()
         .iter()
         .filter_map(|form| form.iter().find(|(k, _)| k == "text"))
-        .map(|(_, text)| text.split_whitespace().last().unwrap_or("").to_owned())
+        .filter_map(|(_, text)| mobileid::sms::text::code_in(text).map(str::to_owned))
         .collect()
 }
 

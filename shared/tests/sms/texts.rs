@@ -1,5 +1,5 @@
 //! The text that actually leaves for the provider (read back from a server speaking Nexmo),
-//! through the router: short codes in the client's language, long codes bare.
+//! through the router: short codes in the client's language (code first), long codes bare.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,28 +10,28 @@ use mobileid::testkit::TestApp;
 
 use crate::support::{FormServer, Reply, ask_code};
 
-/// (Accept-Language, the text before the code, whether it goes as unicode).
+/// (Accept-Language, the text after the code, whether it goes as unicode).
 const CASES: [(Option<&str>, &str, bool); 8] = [
-    (None, "Your verification code is: ", false),
-    (Some("en-US"), "Your verification code is: ", false),
-    (Some("fr"), "Votre code de vérification est : ", false),
+    (None, " is your verification code.", false),
+    (Some("en-US"), " is your verification code.", false),
+    (Some("fr"), " est votre code de vérification.", false),
     (
         Some("fr-FR,fr;q=0.9"),
-        "Votre code de vérification est : ",
+        " est votre code de vérification.",
         false,
     ),
-    (Some("de, fr;q=0.5"), "Ihr Bestätigungscode lautet: ", false),
+    (Some("de, fr;q=0.5"), " ist Ihr Bestätigungscode.", false),
     (
         Some("it, es;q=0.8, en;q=0.5"),
-        "Tu código de verificación es: ",
-        true,
+        " es tu clave para verificar tu teléfono.",
+        false,
     ),
     (
         Some("fr;q=0, es-ES;q=0.1"),
-        "Tu código de verificación es: ",
-        true,
+        " es tu clave para verificar tu teléfono.",
+        false,
     ),
-    (Some("it-CH"), "Your verification code is: ", false),
+    (Some("it-CH"), " is your verification code.", false),
 ];
 
 #[tokio::test]
@@ -63,10 +63,10 @@ async fn short_codes_go_out_in_the_clients_language_and_long_codes_bare() {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
-    for (i, (language, prefix, unicode)) in CASES.iter().enumerate() {
+    for (i, (language, suffix, unicode)) in CASES.iter().enumerate() {
         let text = field(i, "text").unwrap();
         let code = text
-            .strip_prefix(prefix)
+            .strip_suffix(suffix)
             .unwrap_or_else(|| panic!("{language:?}: {text:?}"));
         assert!(
             code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),

@@ -27,6 +27,7 @@ use crate::api::body::RawBody;
 use crate::api::issue::{CodeRequest, IssueError, issue_and_send};
 use crate::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn};
 use crate::error::{ApiError, Errno};
+use crate::sms::InboundRecord;
 use crate::store::Delivery;
 
 pub use crate::sms::signature::{AcceptUnsigned, InboundVerifier};
@@ -63,7 +64,13 @@ async fn legacy_callback(
 }
 
 async fn callback(State(state): State<AppState>, req: Request) -> Response {
-    match handle(&state, req).await {
+    let params = match callback_params(&state, req).await {
+        Ok(params) => params,
+        Err(e) => return e.into_response(),
+    };
+    let outcome = handle(&state, &params).await;
+    note_outcome(&state, &params, &outcome);
+    match outcome {
         Ok(()) => Json(json!({})).into_response(),
         Err(Outcome::ProviderPing) => {
             // The provider checks the URL with a parameterless call: 200 `{}`. (The original
@@ -88,10 +95,7 @@ enum Outcome {
     Failed(ApiError),
 }
 
-async fn handle(state: &AppState, req: Request) -> Result<(), Outcome> {
-    let params = callback_params(state, req)
-        .await
-        .map_err(Outcome::Refused)?;
+async fn handle(state: &AppState, params: &BTreeMap<String, String>) -> Result<(), Outcome> {
     let Some(sender) = params.get("msisdn") else {
         return Err(Outcome::ProviderPing);
     };
@@ -108,17 +112,14 @@ async fn handle(state: &AppState, req: Request) -> Result<(), Outcome> {
             .with_info(why),
         )
     };
-    state
-        .inbound_verifier
-        .verify(&params, now)
-        .map_err(refuse)?;
+    state.inbound_verifier.verify(params, now).map_err(refuse)?;
     let message_id = params.get("messageId");
     if state.inbound_verifier.signs() && message_id.is_none() {
         return Err(refuse("a signed callback must name its messageId".into()));
     }
     let Some(message_id) = message_id else {
         // Unsigned callbacks (local server only) without an id: nothing to de-duplicate on.
-        return act(state, sender, &params).await;
+        return act(state, sender, params).await;
     };
     let delivery = format!("delivery#{message_id}");
     let failed = |e| Outcome::Failed(state.store_error(e));
@@ -154,7 +155,7 @@ async fn handle(state: &AppState, req: Request) -> Result<(), Outcome> {
         }
     }
     if result.is_ok() {
-        result = act(state, sender, &params).await;
+        result = act(state, sender, params).await;
     }
     // Best effort: a lost write only makes the provider's retry wait for the lease.
     if let Err(Outcome::Failed(_)) = &result {
@@ -218,6 +219,38 @@ async fn act(
             "number or network refused by the stage rules",
         )),
     }
+}
+
+/// Where SMS go to the fake gateway, it keeps what each callback came to: locally the webhook
+/// is called by hand, and `{}` alone does not say why no SMS came back.
+fn note_outcome(
+    state: &AppState,
+    params: &BTreeMap<String, String>,
+    outcome: &Result<(), Outcome>,
+) {
+    let (Some(gateway), Some(sender)) = (&state.outbox, params.get("msisdn")) else {
+        return;
+    };
+    let outcome = match outcome {
+        Ok(()) => "code sent".to_owned(),
+        Err(Outcome::ProviderPing) => return,
+        Err(Outcome::Ignored(why)) => format!("ignored: {why}"),
+        Err(Outcome::Refused(e)) => format!(
+            "refused ({} errno {}): {}{}",
+            e.status.as_u16(),
+            e.errno as u16,
+            e.message,
+            e.info.as_ref().map_or(String::new(), |i| format!(" ({i})"))
+        ),
+        Err(Outcome::Failed(e)) => format!("failed, the provider would retry: {}", e.message),
+    };
+    gateway.record_inbound(InboundRecord {
+        from: sender.clone(),
+        text: params.get("text").cloned().unwrap_or_default(),
+        message_id: params.get("messageId").cloned(),
+        outcome,
+        timestamp: 0,
+    });
 }
 
 /// MCC/MNC from Nexmo's `network-code` when present, else the first MCC of the sender's country.

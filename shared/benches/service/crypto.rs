@@ -181,6 +181,29 @@ fn es256_sign_certificate() -> String {
     FIXTURE.signer.sign(black_box(&FIXTURE.claims))
 }
 
+/// For comparison only: the same key signing the same bytes with `ring`'s assembly P-256
+/// (certificates are signed with `p256`, the design card's crate).
+#[divan::bench]
+fn es256_sign_ring_for_comparison(bencher: Bencher) {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+    let jwk = FIXTURE.signer.public_jwk();
+    let coordinate = |c: &str| URL_SAFE_NO_PAD.decode(jwk[c].as_str().unwrap()).unwrap();
+    let public = [vec![4], coordinate("x"), coordinate("y")].concat();
+    let private = URL_SAFE_NO_PAD.decode(FIXTURE.signer.private_b64()).unwrap();
+    let rng = ring::rand::SystemRandom::new();
+    let pair = EcdsaKeyPair::from_private_key_and_public_key(
+        &ECDSA_P256_SHA256_FIXED_SIGNING,
+        &private,
+        &public,
+        &rng,
+    )
+    .expect("the same key pair");
+    let input = FIXTURE.claims.to_string();
+    bencher.bench(|| pair.sign(&rng, black_box(input.as_bytes())).unwrap());
+}
+
 /// The client's public key: JSON shape and the point-on-curve check.
 #[divan::bench]
 fn p256_public_key_check() -> ClientPublicKey {

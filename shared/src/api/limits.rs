@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use super::AppState;
-use crate::config::Country;
+use crate::config::{Country, Others};
 use crate::crypto::SessionKey;
 use crate::domain::Msisdn;
 use crate::error::{ApiError, Errno};
@@ -188,6 +188,34 @@ impl<'a> Limiter<'a> {
             tracing::error!(country = %country.name, cap, "circuit breaker: daily SMS cap reached for a country");
         }
         result
+    }
+
+    /// The catch-all's breakers: one per unlisted country, keyed by the number's own region (so
+    /// that pumping to one expensive destination stops at its cap), under one cap for all of
+    /// them (so that spreading over many countries stops too).
+    pub async fn unlisted_country(&self, region: &str, others: &Others) -> Result<(), ApiError> {
+        let subject = format!("others-{region}");
+        let windows = [
+            ("country-day", subject.as_str(), others.daily_sms_cap),
+            ("others-day", "all", others.daily_sms_cap_total),
+        ];
+        for (name, subject, max) in windows {
+            let w = Window {
+                name,
+                subject,
+                max,
+                window_secs: 86_400,
+                errno: Errno::TooManyForCountry,
+                message: "Too many SMS to this country today: retry tomorrow.",
+            };
+            if let Err(e) = self.hit(w).await {
+                if e.errno == Errno::TooManyForCountry {
+                    tracing::error!(country = %region, breaker = name, max, "circuit breaker: daily SMS cap reached for an unlisted country");
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     /// Refuses a code check once the number has had too many wrong codes today (across codes

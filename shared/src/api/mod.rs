@@ -21,6 +21,7 @@ use crate::clock::Clock;
 use crate::config::{Limits, Settings};
 use crate::crypto::{CertificateSigner, KeyedIds};
 use crate::error::{ApiError, Errno};
+use crate::metrics::Metrics;
 use crate::random::Randomness;
 use crate::sms::{FakeGateway, SmsSender};
 use crate::store::{Store, StoreError};
@@ -42,6 +43,8 @@ pub struct Services {
     pub outbox: Option<Arc<dyn FakeGateway>>,
     /// Checks that an inbound-SMS callback really comes from the provider.
     pub inbound_verifier: Arc<dyn InboundVerifier>,
+    /// What the service counts (EMF lines on stdout in a Lambda).
+    pub metrics: Metrics,
 }
 
 pub type AppState = Arc<Services>;
@@ -73,7 +76,9 @@ pub fn start_verification_router(state: AppState) -> Router {
 /// endpoint (the function URL is the stack's one public URL outside the API).
 pub fn inbound_sms_router(state: AppState) -> Router {
     finish(
-        routes::inbound::routes().merge(routes::fake_sms::read_routes()),
+        routes::inbound::routes()
+            .merge(routes::receipts::routes())
+            .merge(routes::fake_sms::read_routes()),
         state,
     )
 }
@@ -93,6 +98,7 @@ pub fn local_router(state: AppState) -> Router {
     let all = routes::start::routes()
         .merge(routes::service::routes())
         .merge(routes::inbound::routes())
+        .merge(routes::receipts::routes())
         .merge(routes::verify::routes())
         .merge(routes::certificate::routes())
         .merge(routes::fake_sms::routes())
@@ -114,6 +120,10 @@ fn finish(routes: Router<AppState>, state: AppState) -> Router {
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
             add_timestamp,
+        ))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            count_refusal,
         ))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
@@ -153,6 +163,14 @@ async fn shed_load(
     }
     let _release = Release(in_flight);
     next.run(request).await
+}
+
+/// Every error answer, by errno (the error type marks its responses).
+async fn count_refusal(State(state): State<AppState>, response: Response) -> Response {
+    if let Some(errno) = response.extensions().get::<Errno>() {
+        state.metrics.refused(*errno as u16);
+    }
+    response
 }
 
 async fn add_timestamp(State(state): State<AppState>, mut response: Response) -> Response {

@@ -7,7 +7,7 @@ mod stage;
 
 pub use secrets::{NexmoSecrets, ServiceSecrets};
 pub use settings::{BearerToken, Settings, StoreKind};
-pub use stage::{Country, Limits, Senders, StageTable, TestNumber};
+pub use stage::{Country, Destination, Limits, Others, Senders, StageTable, TestNumber};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration error: {0}")]

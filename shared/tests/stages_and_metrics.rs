@@ -24,7 +24,10 @@ fn assert_error(res: &TestResponse, status: u16, errno: u64) {
 }
 
 async fn app_of(stage: &str) -> TestApp {
-    TestApp::builder().var("MOBILEID_STAGE", stage).build().await
+    TestApp::builder()
+        .var("MOBILEID_STAGE", stage)
+        .build()
+        .await
 }
 
 /// The dev table with small catch-all caps (per country, all together).
@@ -57,7 +60,10 @@ async fn dev_sends_a_code_to_an_italian_mobile_and_production_refuses_it() {
     let res = production.ask_code(&device, IT, IT_MCC, true).await;
     assert_error(&res, 400, 107);
     assert!(
-        res.json()["message"].as_str().unwrap().contains("region IT"),
+        res.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("region IT"),
         "{}",
         res.json()
     );
@@ -201,7 +207,10 @@ async fn every_counted_event_prints_an_emf_line() {
     let sent = app.metric_lines("SmsSent");
     assert_eq!(sent.len(), 1);
     let sent = emf(&sent[0], ns);
-    assert_eq!((&sent["Country"], &sent["Provider"]), (&json!("IT"), &json!("outbox")));
+    assert_eq!(
+        (&sent["Country"], &sent["Provider"]),
+        (&json!("IT"), &json!("outbox"))
+    );
     assert_error(&app.submit_code(&device, "000000").await, 400, 105);
     let code = app.last_code_to(IT).unwrap();
     assert_eq!(app.submit_code(&device, &code).await.status, StatusCode::OK);
@@ -228,14 +237,20 @@ async fn every_counted_event_prints_an_emf_line() {
     app.clock.advance_secs(601);
     let code = app.last_code_to("+33623456789").unwrap();
     assert_error(&app.submit_code(&late, &code).await, 410, 111);
-    assert_eq!(emf(&app.metric_lines("CodesExpired")[0], ns)["Country"], "FR");
+    assert_eq!(
+        emf(&app.metric_lines("CodesExpired")[0], ns)["Country"],
+        "FR"
+    );
     let locked = app.register().await;
     app.ask_code(&locked, "+34612345678", "214", true).await;
     for _ in 0..3 {
         app.submit_code(&locked, "000000").await;
     }
     assert_error(&app.submit_code(&locked, "000000").await, 410, 111);
-    assert_eq!(emf(&app.metric_lines("CodesLocked")[0], ns)["Country"], "ES");
+    assert_eq!(
+        emf(&app.metric_lines("CodesLocked")[0], ns)["Country"],
+        "ES"
+    );
 
     // Refusals by errno: one line per error answer, with its errno.
     let before = app.metric_lines("Refusals").len();
@@ -244,8 +259,14 @@ async fn every_counted_event_prints_an_emf_line() {
     let refusals = app.metric_lines("Refusals");
     assert_eq!(refusals.len(), before + 1);
     assert_eq!(emf(refusals.last().unwrap(), ns)["Errno"], "108");
-    let errnos: Vec<&str> = refusals.iter().filter_map(|l| l["Errno"].as_str()).collect();
-    assert!(errnos.contains(&"105") && errnos.contains(&"111"), "{errnos:?}");
+    let errnos: Vec<&str> = refusals
+        .iter()
+        .filter_map(|l| l["Errno"].as_str())
+        .collect();
+    assert!(
+        errnos.contains(&"105") && errnos.contains(&"111"),
+        "{errnos:?}"
+    );
 }
 
 // ---- delivery receipts ---------------------------------------------------------------------
@@ -352,7 +373,10 @@ async fn a_signed_receipt_counts_once_as_delivered_for_the_country() {
     let delivered = app.metric_lines("SmsDelivered");
     assert_eq!(delivered.len(), 1);
     let line = emf(&delivered[0], "MobileId/dev");
-    assert_eq!((&line["Country"], &line["Provider"]), (&json!("IT"), &json!("nexmo")));
+    assert_eq!(
+        (&line["Country"], &line["Provider"]),
+        (&json!("IT"), &json!("nexmo"))
+    );
     // Replayed (or retried by Nexmo): 200, nothing counted twice.
     let replay = receipt(&app, Some(&signer), id, "delivered");
     assert_eq!(post_receipt(&app, &replay).await.status, StatusCode::OK);
@@ -366,7 +390,10 @@ async fn a_signed_receipt_counts_once_as_delivered_for_the_country() {
         .await
         .unwrap();
     assert_eq!(stored.len(), 3, "sent + accepted + delivered: {stored:?}");
-    assert!(stored.iter().all(|l| !l.contains("3123456789")), "{stored:?}");
+    assert!(
+        stored.iter().all(|l| !l.contains("3123456789")),
+        "{stored:?}"
+    );
     assert!(stored[0].contains("\"country\":\"IT\""));
 }
 
@@ -375,7 +402,11 @@ async fn undelivered_receipts_count_as_undelivered() {
     let (app, signer) = receipt_app().await;
     let device = app.register().await;
     app.ask_code(&device, IT, IT_MCC, true).await;
-    let res = post_receipt(&app, &receipt(&app, Some(&signer), "0A00000000000001", "failed")).await;
+    let res = post_receipt(
+        &app,
+        &receipt(&app, Some(&signer), "0A00000000000001", "failed"),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(app.metric_lines("SmsUndelivered").len(), 1);
     assert!(app.metric_lines("SmsDelivered").is_empty());
@@ -415,7 +446,13 @@ async fn forged_stale_and_oddly_named_receipts_are_refused_and_record_nothing() 
     assert!(app.metric_lines("SmsDelivered").is_empty());
     assert_eq!(
         reasons(&app),
-        ["signature", "signature", "signature", "signature", "parameter-name"]
+        [
+            "signature",
+            "signature",
+            "signature",
+            "signature",
+            "parameter-name"
+        ]
     );
     let stored = app
         .state
@@ -444,7 +481,10 @@ async fn receipts_for_unknown_messages_are_answered_and_not_recorded() {
     // Ids outside the charset never reach a store key; a ping answers 200.
     let res = post_receipt(&app, &receipt(&app, Some(&signer), "a#b", "delivered")).await;
     assert_error(&res, 400, 107);
-    assert_eq!(app.send(Method::GET, RECEIPT, None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.send(Method::GET, RECEIPT, None).await.status,
+        StatusCode::OK
+    );
 }
 
 // ---- the fake gateway's delivery states -------------------------------------------------------

@@ -4,10 +4,10 @@
 
 use super::AppState;
 use super::limits::Limiter;
+use crate::config::Destination;
 use crate::crypto::{Sealed, SessionKey, seal};
 use crate::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn, VerificationCode};
 use crate::error::ApiError;
-use crate::config::Destination;
 use crate::sms::receipts::{self, MessageId, SentRecord};
 use crate::sms::{OutboundSms, Sent, text};
 use crate::store::{BoundMsisdn, IssueOutcome, PendingCode};

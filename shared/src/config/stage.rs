@@ -325,7 +325,10 @@ impl StageTable {
     /// The number to text in the SMS-MO flow, if the flow is offered for this network.
     pub fn mo_verifier(&self, mcc: &Mcc, mnc: Option<&Mnc>) -> Option<&str> {
         lookup(&self.senders.mo, mcc, mnc)
-            .or_else(|| self.others_of_mcc(mcc).and_then(|o| o.mo_verifier.as_deref()))
+            .or_else(|| {
+                self.others_of_mcc(mcc)
+                    .and_then(|o| o.mo_verifier.as_deref())
+            })
             .or(self.senders.mo_default.as_deref())
             .filter(|s| !s.is_empty())
     }
@@ -505,6 +508,58 @@ mccs = ["208"]
         assert_eq!(
             t.test_code_for(&Msisdn::parse("+33612345679").unwrap()),
             None
+        );
+    }
+
+    #[test]
+    fn the_catch_all_is_dev_and_load_stage_only_and_checked_at_load() {
+        for (stage, has) in [
+            ("dev", true),
+            ("load-stage", true),
+            ("production", false),
+            ("real-stage", false),
+        ] {
+            assert_eq!(
+                StageTable::load(stage).unwrap().others.is_some(),
+                has,
+                "{stage}"
+            );
+        }
+        let dev = StageTable::load("dev").unwrap();
+        assert_eq!(dev.others.as_ref().unwrap().sms_providers, ["nexmo"]);
+        let italy = Mcc::parse("222").unwrap();
+        assert!(dev.serves_mcc(&italy) && !dev.serves_mcc(&Mcc::parse("901").unwrap()));
+        let it = Msisdn::parse("+393123456789").unwrap();
+        assert!(matches!(
+            dev.destination(&it),
+            Some(Destination::Others { region: "IT", .. })
+        ));
+        let prod = StageTable::load("production").unwrap();
+        assert!(prod.destination(&it).is_none() && !prod.serves_mcc(&italy));
+        let others = |body: &str| StageTable::parse(&format!("{MINIMAL}[others]\n{body}"));
+        assert!(others("sms_providers = [\"outbox\"]\ndaily_sms_cap = 1\ndaily_sms_cap_total = 2\nmt_sender = \"Moz\"\n").is_ok());
+        let foreign =
+            others("sms_providers = [\"nexmo\"]\ndaily_sms_cap = 1\ndaily_sms_cap_total = 2\n");
+        assert!(
+            foreign
+                .unwrap_err()
+                .0
+                .contains("not in the stage's sms_providers")
+        );
+        let caps =
+            others("sms_providers = [\"outbox\"]\ndaily_sms_cap = 3\ndaily_sms_cap_total = 2\n");
+        assert!(caps.unwrap_err().0.contains("daily_sms_cap"));
+        let t = others("sms_providers = [\"outbox\"]\ndaily_sms_cap = 1\ndaily_sms_cap_total = 2\nmt_sender = \"Moz\"\nmo_verifier = \"\"\n").unwrap();
+        // Unlisted networks get the catch-all's senders; listed ones keep theirs.
+        assert_eq!(t.mt_sender(&italy, None), "Moz");
+        assert_eq!(t.mo_verifier(&italy, None), None);
+        assert_eq!(
+            t.mt_sender(&Mcc::parse("208").unwrap(), None),
+            "+33700000001"
+        );
+        assert_eq!(
+            t.mo_verifier(&Mcc::parse("208").unwrap(), None),
+            Some("456")
         );
     }
 

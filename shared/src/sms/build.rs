@@ -123,7 +123,8 @@ pub async fn sms_setup(
     linked: &Providers,
 ) -> Result<SmsSetup, ConfigError> {
     if host == Host::Local {
-        let outbox = Arc::new(Outbox::new(clock.clone()).undeliverable(&settings.fake_sms_undeliverable));
+        let outbox =
+            Arc::new(Outbox::new(clock.clone()).undeliverable(&settings.fake_sms_undeliverable));
         tracing::info!("SMS go to the fake gateway (in memory)");
         return Ok(SmsSetup {
             sender: outbox.clone(),

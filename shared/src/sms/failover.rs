@@ -236,7 +236,10 @@ mod tests {
         );
         let f = failover(&[&a, &b], 3);
         let sent = f.send_tracked(&sms(), &[]).await.unwrap();
-        assert_eq!((sent.provider.as_str(), sent.failed), ("b", vec!["a".to_owned()]));
+        assert_eq!(
+            (sent.provider.as_str(), sent.failed),
+            ("b", vec!["a".to_owned()])
+        );
         assert!(f.send_tracked(&sms(), &["a".into()]).await.is_err());
         assert_eq!((a.calls(), b.calls()), (4, 1), "only a, three attempts");
         let sent = f.send_tracked(&sms(), &["b".into()]).await.unwrap();

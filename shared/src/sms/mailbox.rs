@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{FakeGateway, OutboundSms, RecordedSms, Sent, SmsError, SmsSender};
-use crate::random::{OsRandomness, random_array};
 use crate::clock::Clock;
+use crate::random::{OsRandomness, random_array};
 use crate::store::{Store, StoreError};
 
 /// How long a message stays readable (a load test reads it within seconds; a person debugging

@@ -144,7 +144,10 @@ mod tests {
         );
         assert_eq!(got[0].to, "33611111111");
         assert_eq!(got[0].timestamp, 5);
-        assert_eq!((got[0].id.as_str(), got[0].status.as_str()), ("fake-1", "delivered"));
+        assert_eq!(
+            (got[0].id.as_str(), got[0].status.as_str()),
+            ("fake-1", "delivered")
+        );
         assert_eq!(outbox.received("+33622222222").len(), 1);
         assert_eq!(outbox.all().len(), 3);
     }

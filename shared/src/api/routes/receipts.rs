@@ -30,10 +30,7 @@ use crate::sms::receipts::{self, KEEP_SECS, MessageId, ReceiptRecord};
 const PROVIDER: &str = receipts::RECEIPT_PROVIDERS[0];
 
 pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new().route(
-        "/v1/msisdn/sms/nexmo/receipt",
-        get(callback).post(callback),
-    )
+    axum::Router::new().route("/v1/msisdn/sms/nexmo/receipt", get(receipt).post(receipt))
 }
 
 /// Nexmo's final statuses, and whether each means delivered. `accepted` and `buffered` are
@@ -61,7 +58,7 @@ fn is_word(value: &str, max: usize, ok: fn(u8) -> bool) -> bool {
     !value.is_empty() && value.len() <= max && value.bytes().all(ok)
 }
 
-async fn callback(State(state): State<AppState>, req: Request) -> Response {
+async fn receipt(State(state): State<AppState>, req: Request) -> Response {
     match handle(&state, req).await {
         Ok(()) => Json(json!({})).into_response(),
         Err(Outcome::Ignored(reason)) => {

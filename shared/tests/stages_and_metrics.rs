@@ -515,3 +515,34 @@ async fn the_fake_gateway_delivers_at_once_or_fails_on_the_configured_number() {
     );
     assert!(all[0]["id"].as_str().unwrap().starts_with("fake-"));
 }
+
+// ---- the release, visible ------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_root_and_version_show_the_release_of_the_build() {
+    let app = TestApp::new().await;
+    let version = app.send(Method::GET, "/__version__", None).await.json();
+    let keys: Vec<&str> = version
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["build", "commit", "source", "version"],
+        "Dockerflow's form"
+    );
+    let home = app.send(Method::GET, "/", None).await.json();
+    assert_eq!(home["version"], version["version"]);
+    assert_eq!(home["commit"], version["commit"]);
+    // Built from a git checkout (as CI and every developer build), the commit is the
+    // checkout's HEAD at build time: 40 hex digits, not the crate version.
+    let commit = version["commit"].as_str().unwrap();
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{commit}"
+    );
+    assert_ne!(version["version"], "", "{version}");
+}

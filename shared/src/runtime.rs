@@ -88,6 +88,12 @@ pub async fn build_services(
     host: Host,
     overrides: Overrides,
 ) -> Result<AppState, ConfigError> {
+    if host == Host::Lambda && overrides.store.is_none() && settings.store == StoreKind::Memory {
+        return Err(ConfigError::new(
+            "a Lambda needs MOBILEID_STORE=dynamodb: the memory store lives in one instance, so \
+             limits, Hawk nonces and webhook de-duplication would not hold across instances",
+        ));
+    }
     let store: Arc<dyn Store> = match (overrides.store, settings.store) {
         (Some(store), _) => store,
         (None, StoreKind::Memory) => Arc::new(MemoryStore::new()),
@@ -101,11 +107,7 @@ pub async fn build_services(
     // The verifier first: a Lambda without a signature secret stops here, before any client.
     let inbound_verifier = match overrides.inbound_verifier {
         Some(verifier) => verifier,
-        None => sms::build::inbound_verifier(
-            secrets,
-            host,
-            settings.stage.limits.inbound_timestamp_window_secs,
-        )?,
+        None => sms::build::inbound_verifier(secrets, host, &settings.stage)?,
     };
     let (sms, outbox) = match overrides.sms {
         Some(sms) => (sms, None),

@@ -26,6 +26,9 @@ fn assert_error(res: &TestResponse, status: u16, errno: u64) {
 async fn app_of(stage: &str) -> TestApp {
     TestApp::builder()
         .var("MOBILEID_STAGE", stage)
+        // A real stage's NANP senders come from the operator (not the fiction range).
+        .var("MOBILEID_SENDER_NANP_MT", "+12025550300")
+        .var("MOBILEID_SENDER_NANP_MO", "+12025550301")
         .build()
         .await
 }
@@ -451,7 +454,7 @@ async fn forged_stale_and_oddly_named_receipts_are_refused_and_record_nothing() 
             "signature",
             "signature",
             "signature",
-            "parameter-name"
+            "malformed"
         ]
     );
     let stored = app

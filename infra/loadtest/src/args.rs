@@ -40,9 +40,17 @@ pub struct Args {
     #[arg(long, env = "LOADTEST_SMS_TOKEN", hide_env_values = true)]
     pub sms_token: Option<String>,
 
-    /// The inbound-SMS webhook (the Nexmo callback). Default: <base-url>/v1/msisdn/sms/momt/nexmo.
+    /// The inbound-SMS webhook (the Nexmo callback). Default: <base-url>/v1/msisdn/sms/momt/nexmo,
+    /// or <base-url>/sms/momt/?provider=nexmo with --paths original.
     #[arg(long)]
     pub webhook_url: Option<Url>,
+
+    /// Which paths the client calls: `v1` (/v1/msisdn/..., a P-256 JWK) or `original`, as the
+    /// original service's clients do (unprefixed paths, /sms/momt/?provider=nexmo and the text
+    /// `/sms/momt/verify <hawkId>`, a DSA public key sent as a JSON string). The same scenario
+    /// then runs against any server that speaks the original protocol.
+    #[arg(long, value_enum, default_value_t = Paths::V1)]
+    pub paths: Paths,
 
     /// Nexmo signature secret: when set, every webhook call carries a valid `sig`.
     #[arg(long, env = "LOADTEST_SIGNATURE_SECRET", hide_env_values = true)]
@@ -107,6 +115,38 @@ pub struct Args {
     pub allow_remote: bool,
 }
 
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paths {
+    V1,
+    Original,
+}
+
+impl Paths {
+    /// The API path of an endpoint, relative to the base URL (`discover`, `sms/mt/verify`…).
+    pub fn api(self, path: &str) -> String {
+        match (self, path) {
+            (Paths::V1, "certificate/sign") => "v1/certificate/sign".into(),
+            (Paths::V1, path) => format!("v1/msisdn/{path}"),
+            (Paths::Original, path) => path.into(),
+        }
+    }
+
+    fn webhook(self) -> &'static str {
+        match self {
+            Paths::V1 => "v1/msisdn/sms/momt/nexmo",
+            Paths::Original => "sms/momt/?provider=nexmo",
+        }
+    }
+
+    /// The first word of the SMS-MO text.
+    pub fn verify_command(self) -> &'static str {
+        match self {
+            Paths::V1 => "/v1/msisdn/sms/momt/verify",
+            Paths::Original => "/sms/momt/verify",
+        }
+    }
+}
+
 /// When only --flows is given, the run still ends after this long.
 pub const DEFAULT_TIME_CAP: Duration = Duration::from_secs(600);
 
@@ -147,7 +187,7 @@ impl Args {
             webhook: self
                 .webhook_url
                 .clone()
-                .map_or_else(|| join("v1/msisdn/sms/momt/nexmo"), Ok)?,
+                .map_or_else(|| join(self.paths.webhook()), Ok)?,
             store_stats: self
                 .store_stats_url
                 .clone()
@@ -230,6 +270,22 @@ mod tests {
             args(&["--duration", "2m"]).plan().unwrap().time_limit,
             Duration::from_secs(120)
         );
+    }
+
+    #[test]
+    fn original_paths_are_the_unprefixed_ones() {
+        let original = args(&["--flows", "1", "--paths", "original"]);
+        assert_eq!(
+            original.plan().unwrap().webhook.as_str(),
+            "http://127.0.0.1:8080/sms/momt/?provider=nexmo"
+        );
+        assert_eq!(Paths::Original.api("sms/verify_code"), "sms/verify_code");
+        assert_eq!(
+            Paths::V1.api("sms/verify_code"),
+            "v1/msisdn/sms/verify_code"
+        );
+        assert_eq!(Paths::V1.api("certificate/sign"), "v1/certificate/sign");
+        assert_eq!(Paths::Original.verify_command(), "/sms/momt/verify");
     }
 
     #[test]

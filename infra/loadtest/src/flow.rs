@@ -55,6 +55,8 @@ pub struct Scenario {
     pub verify_code: Url,
     pub certificate_sign: Url,
     pub unregister: Url,
+    /// The first word of the SMS-MO text (`/v1/msisdn/sms/momt/verify` or the original's).
+    pub verify_command: &'static str,
     pub webhook: Url,
     pub sms: Url,
     pub mcc: String,
@@ -131,7 +133,12 @@ async fn steps(s: &Scenario, plan: FlowPlan, rec: &mut Recorder) -> Result<(), (
                 .ok_or_else(|| {
                     rec.unexpected(Endpoint::Discover, "200 without sms/momt moVerifier".into())
                 })?;
-            let form = webhook::inbound_form(&msisdn, to, &creds.id, s.signer.as_ref());
+            let form = webhook::inbound_form(
+                &msisdn,
+                to,
+                &webhook::verify_text(s.verify_command, &creds.id),
+                s.signer.as_ref(),
+            );
             let posted = c
                 .post_form(rec, Endpoint::Webhook, &s.webhook, form)
                 .await?;

@@ -8,6 +8,7 @@ mod compare;
 mod flow;
 mod numbers;
 mod runner;
+mod server_cpu;
 mod stats;
 mod store_stats;
 mod webhook;
@@ -22,7 +23,10 @@ use mobileid::random::OsRandomness;
 use reqwest::Url;
 use serde_json::{Value, json};
 
-use args::{Args, Plan};
+use args::{Args, Paths, Plan};
+
+/// `{"algorithm":"DS","y","p","q","g"}` (hex), for `--paths original`.
+const DSA_PUBLIC_KEY: &str = include_str!("dsa-public-key.json");
 use client::HttpClient;
 use flow::{Channel, FlowPlan, Scenario};
 use runner::{Bounds, Load};
@@ -85,6 +89,8 @@ async fn run(args: &Args, plan: &Plan) -> Result<bool, String> {
             .map_or(String::new(), |r| format!(", paced at {r} flows/s")),
     );
     let before_load = scenario.client.get_json(&plan.store_stats).await;
+    let meter = server_cpu::Meter::for_target(&plan.base);
+    let cpu_before = meter.sample();
     let load = Load {
         users: args.users,
         ramp_up: args.ramp_up,
@@ -93,6 +99,7 @@ async fn run(args: &Args, plan: &Plan) -> Result<bool, String> {
     };
     let bounds = Bounds::new(plan.time_limit, plan.max_flows);
     let (recorder, elapsed) = runner::run(scenario.clone(), &load, bounds).await;
+    let cpu_after = meter.sample();
 
     let mut summary = Summary::new(
         plan.base.to_string(),
@@ -101,6 +108,7 @@ async fn run(args: &Args, plan: &Plan) -> Result<bool, String> {
         elapsed,
         &recorder,
     );
+    summary.cpu_per_flow = Some(meter.per_flow(cpu_before, cpu_after, summary.flows.completed));
     if let (Some(before), Some(after)) = (
         before_load,
         scenario.client.get_json(&plan.store_stats).await,
@@ -140,22 +148,32 @@ fn scenario(args: &Args, plan: &Plan) -> Result<Scenario, String> {
         .transpose()
         .map_err(|e| format!("--signature-secret/--signature-method: {e}"))?;
     let api = |path: &str| -> Result<Url, String> {
-        plan.base.join(path).map_err(|e| format!("{path}: {e}"))
+        let path = args.paths.api(path);
+        plan.base.join(&path).map_err(|e| format!("{path}: {e}"))
     };
-    // A real client key: the server checks that the point is on P-256.
-    let jwk = CertificateSigner::generate(&OsRandomness).public_jwk();
+    let public_key = match args.paths {
+        // A real client key: the server checks that the point is on P-256.
+        Paths::V1 => {
+            let jwk = CertificateSigner::generate(&OsRandomness).public_jwk();
+            json!({"kty": "EC", "crv": "P-256", "x": jwk["x"], "y": jwk["y"]})
+        }
+        // The original's clients sent a BrowserID DSA key, serialised: a JSON string. A real
+        // 2048/256 key (its domain parameters check out), made once with openssl.
+        Paths::Original => Value::String(DSA_PUBLIC_KEY.trim().to_owned()),
+    };
     Ok(Scenario {
         client,
-        discover: api("v1/msisdn/discover")?,
-        register: api("v1/msisdn/register")?,
-        mt_verify: api("v1/msisdn/sms/mt/verify")?,
-        verify_code: api("v1/msisdn/sms/verify_code")?,
-        certificate_sign: api("v1/certificate/sign")?,
-        unregister: api("v1/msisdn/unregister")?,
+        discover: api("discover")?,
+        register: api("register")?,
+        mt_verify: api("sms/mt/verify")?,
+        verify_code: api("sms/verify_code")?,
+        certificate_sign: api("certificate/sign")?,
+        unregister: api("unregister")?,
+        verify_command: args.paths.verify_command(),
         webhook: plan.webhook.clone(),
         sms: plan.sms.clone(),
         mcc: args.mcc.clone(),
-        public_key: json!({"kty": "EC", "crv": "P-256", "x": jwk["x"], "y": jwk["y"]}),
+        public_key,
         signer,
         sms_wait: args.sms_wait,
         numbers: numbers::Numbers::new(rand::random()),

@@ -214,6 +214,9 @@ pub struct Summary {
     /// Store requests per flow, by phase (present when the server reports store stats).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<serde_json::Value>,
+    /// CPU per flow of a local server and of the load generator (read from /proc).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_per_flow: Option<crate::server_cpu::CpuPerFlow>,
 }
 
 fn ms(micros: u64) -> f64 {
@@ -263,6 +266,7 @@ impl Summary {
             endpoints,
             unexpected_total: rec.unexpected_total(),
             store: None,
+            cpu_per_flow: None,
         }
     }
 
@@ -307,6 +311,20 @@ impl Summary {
         if let Some(store) = &self.store {
             out.push_str("\nstore requests per flow (from the server's /__store__/stats):\n");
             out.push_str(&crate::store_stats::render(store));
+        }
+        if let Some(cpu) = &self.cpu_per_flow {
+            let ms = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.3} ms"));
+            out.push_str(&format!(
+                "\nCPU per flow (from /proc): server {}{}, load generator {}; load average {}\n",
+                ms(cpu.server_ms),
+                cpu.server_pid
+                    .map_or(" (no local listener found)".to_owned(), |p| format!(
+                        " (pid {p})"
+                    )),
+                ms(cpu.client_ms),
+                cpu.load_average
+                    .map_or("n/a".to_owned(), |l| format!("{l:.2}")),
+            ));
         }
         out.push_str(&format!(
             "\nunexpected outcomes: {}{}\n",

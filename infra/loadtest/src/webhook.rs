@@ -6,9 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use mobileid::domain::{HawkId, Msisdn};
 use mobileid::sms::NexmoSigner;
 
-/// The text a device sends in the SMS-MO+MT flow.
-pub fn verify_text(id: &HawkId) -> String {
-    format!("/v1/msisdn/sms/momt/verify {}", id.to_hex())
+/// The text a device sends in the SMS-MO+MT flow: `<command> <hawkId>`.
+pub fn verify_text(command: &str, id: &HawkId) -> String {
+    format!("{command} {}", id.to_hex())
 }
 
 /// Signs callbacks the way the provider does (the shared crate's Nexmo signer, the same code
@@ -16,7 +16,7 @@ pub fn verify_text(id: &HawkId) -> String {
 pub type Signer = NexmoSigner;
 
 /// The form body of one inbound SMS from `from` to the service's number `to`.
-pub fn inbound_form(from: &Msisdn, to: &str, id: &HawkId, signer: Option<&Signer>) -> String {
+pub fn inbound_form(from: &Msisdn, to: &str, text: &str, signer: Option<&Signer>) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -24,7 +24,7 @@ pub fn inbound_form(from: &Msisdn, to: &str, id: &HawkId, signer: Option<&Signer
         ("msisdn".into(), from.digits().to_owned()),
         ("to".into(), to.trim_start_matches('+').to_owned()),
         ("messageId".into(), hex::encode(rand::random::<[u8; 8]>())),
-        ("text".into(), verify_text(id)),
+        ("text".into(), text.to_owned()),
         ("type".into(), "text".into()),
         ("message-timestamp".into(), utc_datetime(now)),
         ("timestamp".into(), now.to_string()),
@@ -73,7 +73,8 @@ mod tests {
     fn the_form_carries_the_sender_and_the_hawk_id() {
         let from = Msisdn::parse("+33612345678").unwrap();
         let id = HawkId::from_bytes([0xab; 32]);
-        let form = inbound_form(&from, "+33757000001", &id, None);
+        let text = verify_text("/v1/msisdn/sms/momt/verify", &id);
+        let form = inbound_form(&from, "+33757000001", &text, None);
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&form).unwrap();
         let get = |k: &str| {
             pairs
@@ -100,7 +101,8 @@ mod tests {
         let from = Msisdn::parse("+33612345678").unwrap();
         let id = HawkId::from_bytes([0x01; 32]);
         let signer = Signer::new("s3cret", "sha256").unwrap();
-        let form = inbound_form(&from, "+33757000001", &id, Some(&signer));
+        let text = verify_text("/sms/momt/verify", &id);
+        let form = inbound_form(&from, "+33757000001", &text, Some(&signer));
         let params: BTreeMap<String, String> = serde_urlencoded::from_str(&form).unwrap();
         let now: i64 = params["timestamp"].parse().unwrap();
         let check = NexmoSignature::new(signer, 300);

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
+use mobileid::clock::{Clock, SystemClock};
 use mobileid::config::{Settings, StoreKind};
 use mobileid::runtime::{self, Host, Overrides};
-use mobileid::store::Store;
+use mobileid::store::{MemoryStore, Store};
 
 /// Runs the whole Mobile-ID service locally (all four functions in one process).
 ///
@@ -23,7 +24,15 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "MOBILEID_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+
+    /// Records the in-memory store holds at most, per table (sessions, counters, mailboxes);
+    /// past that, requests that need a new record get 503/201 until old ones expire.
+    #[arg(long, env = "MOBILEID_MEMORY_CAPACITY", default_value_t = mobileid::store::DEFAULT_CAPACITY)]
+    memory_capacity: usize,
 }
+
+/// How often the in-memory store collects expired records off the request path.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() {
@@ -46,7 +55,7 @@ async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Err
     })?;
     let secrets = runtime::load_secrets(&settings, Host::Local)?;
     let stage = settings.stage.stage.clone();
-    let (store, store_name, extra_routes) = local_store(&settings).await?;
+    let (store, store_name, extra_routes) = local_store(&settings, args.memory_capacity).await?;
     let overrides = Overrides {
         store,
         ..Overrides::default()
@@ -81,9 +90,20 @@ async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Err
 /// counters, which the load test reads to cost each flow. Otherwise the default memory store.
 async fn local_store(
     settings: &Settings,
+    memory_capacity: usize,
 ) -> Result<(Option<Arc<dyn Store>>, String, axum::Router), Box<dyn std::error::Error>> {
     if settings.store != StoreKind::DynamoDb {
-        return Ok((None, "in-memory store".into(), axum::Router::new()));
+        let store = Arc::new(MemoryStore::with_capacity(memory_capacity));
+        let sweeper = store.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(SWEEP_EVERY);
+            loop {
+                every.tick().await;
+                sweeper.sweep(SystemClock.now_secs());
+            }
+        });
+        let name = format!("in-memory store, at most {memory_capacity} records per table");
+        return Ok((Some(store), name, axum::Router::new()));
     }
     dynamodb_store(settings).await
 }

@@ -12,7 +12,9 @@
 //! | session | sessions | HMAC of the Hawk id (hex) | `auth_key` B (sealed under the Hawk id); `msisdn_mac` S, `msisdn_sealed` B (sealed); `code_mac` S (HMAC of session ‖ code), `code_expires_at` N, `wrong_tries` N, `code_used` BOOL, `used_by` S; `verified_at_ms` N | register: session TTL; verify_code: verified-session TTL | register (Put), sms/mt/verify and the inbound webhook (Update), verify_code (Update), unregister (Delete) | every Hawk-signed request, the inbound webhook (Get) |
 //! | Hawk nonce | counters | `nonce#<session pk>#<nonce>` | `written_by` S | timestamp + skew | Hawk authentication (Put if absent or expired) | — (the Put's condition is the check) |
 //! | inbound message | counters | `inbound#<messageId>` | `written_by` S | 2 days | inbound webhook (Put; Delete if handling failed) | — |
-//! | counter | counters | the caller's key (`rl#<limit>#<subject>#<window start>`; subjects are HMACs of numbers, or client addresses) | `hit_count` N | end of its window | rate limits (Update, or Put for a new window) | rate limits (Get) |
+//! | counter | counters | the caller's key (`rl#<limit>#<subject>#<window start>`; subjects are HMACs of numbers, or client addresses) | `hit_count` N | end of its window | `increment` (Update, or Put for a new window) | `counter` (Get) |
+//! | limit | counters | `rl#<limit>#<subject>[#<window start>]` | `n0`…`n<k-1>` N (sliding) or `hit_count` N (count) | see `limits.rs` | check-and-charge and refunds (Update; Put for a new count window) | — (the condition is the check) |
+//! | delivery | counters | `delivery#<messageId>` | `done` BOOL, `written_by` S | in-flight lease, then 2 days | inbound webhook (Put; Delete on failure) | — |
 //! | mailbox | counters | `mailbox#<destination digits>` | `msg_list` L of {`t` S, `x` N}, `msg_version` N | its latest message's | the store-backed fake SMS gateway (Update) | its `/receive` (Get) |
 //!
 //! No number, token, Hawk id, key or code is stored in clear: session keys and number keys are
@@ -32,6 +34,7 @@
 
 mod calls;
 mod items;
+mod limits;
 mod mailbox;
 mod tables;
 
@@ -51,8 +54,8 @@ use mobileid::config::Settings;
 use mobileid::crypto::SessionKey;
 use mobileid::random::{OsRandomness, random_array};
 use mobileid::store::{
-    BoundMsisdn, Consume, IssueOutcome, PendingCode, SessionRecord, Store, StoreError, StoreResult,
-    WrongTry,
+    BoundMsisdn, Charge, Consume, Delivery, IssueOutcome, Limit, PendingCode, SessionRecord, Store,
+    StoreError, StoreResult, WrongTry,
 };
 
 /// One request may take this long in all, retries included; then the client gets a 503.
@@ -144,6 +147,17 @@ impl DynamoStore {
             .consistent_read(true)
             .send();
         Ok(self.log.unconditional(Op::Get, request).await?.item)
+    }
+
+    /// Deletes an item of the counters table (a marker or a delivery claim).
+    async fn forget_item(&self, key: &str) -> StoreResult<()> {
+        let request = self
+            .client
+            .delete_item()
+            .table_name(&self.counters)
+            .set_key(Some(items::key(key)))
+            .send();
+        self.log.unconditional(Op::Delete, request).await.map(drop)
     }
 
     /// One try of `consume_code`; `set_expiry` also moves the session's expiry forward (only
@@ -376,13 +390,7 @@ impl Store for DynamoStore {
     }
 
     async fn forget(&self, key: &str) -> StoreResult<()> {
-        let request = self
-            .client
-            .delete_item()
-            .table_name(&self.counters)
-            .set_key(Some(items::key(key)))
-            .send();
-        self.log.unconditional(Op::Delete, request).await.map(drop)
+        self.forget_item(key).await
     }
 
     async fn increment(&self, key: &str, expires_at: i64, now: i64) -> StoreResult<u64> {
@@ -437,6 +445,22 @@ impl Store for DynamoStore {
             }
             _ => Ok(0),
         }
+    }
+
+    async fn charge(&self, key: &str, limit: &Limit, now: i64) -> StoreResult<Charge> {
+        self.charge_limit(key, limit, now).await
+    }
+
+    async fn refund(&self, key: &str, limit: &Limit, charged_at: i64) -> StoreResult<()> {
+        self.refund_limit(key, limit, charged_at).await
+    }
+
+    async fn claim_delivery(&self, key: &str, lease_until: i64, now: i64) -> StoreResult<Delivery> {
+        self.claim(key, lease_until, now).await
+    }
+
+    async fn settle_delivery(&self, key: &str, done_until: Option<i64>) -> StoreResult<()> {
+        self.settle(key, done_until).await
     }
 
     async fn append_message(&self, to: &str, message: &str, expires_at: i64) -> StoreResult<()> {

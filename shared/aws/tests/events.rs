@@ -187,7 +187,7 @@ fn every_file_in_events_has_an_expectation() {
     for file in &files {
         assert!(
             known.contains(&file.as_str()),
-            "events/{file} has no expectation in shared/tests/events.rs"
+            "events/{file} has no expectation in shared/aws/tests/events.rs"
         );
     }
     assert_eq!(files.len(), known.len());

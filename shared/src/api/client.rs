@@ -34,3 +34,31 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
         Ok(ClientIp(client_ip(&parts.extensions)))
     }
 }
+
+/// The unit per-address limits count: an IPv4 address (IPv4-mapped IPv6 ones normalised to
+/// it), or an IPv6 address's /64 — one subscriber's network, whose 2^64 addresses would
+/// otherwise be 2^64 budgets.
+pub fn client_group(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_groups_by_64_and_mapped_ipv4_is_ipv4() {
+        let group = |s: &str| client_group(s.parse().unwrap()).to_string();
+        assert_eq!(group("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::");
+        assert_eq!(group("2001:db8:1:2::1"), group("2001:db8:1:2:ffff::9"));
+        assert_ne!(group("2001:db8:1:2::1"), group("2001:db8:1:3::1"));
+        assert_eq!(group("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(group("192.0.2.7"), "192.0.2.7");
+    }
+}

@@ -1,19 +1,31 @@
 //! Issuing a code: shared by SMS-MT (`/sms/mt/verify`) and SMS-MO+MT (the inbound webhook).
-//! Screen the number, bind it to the session and store the code in one atomic write, then
-//! send the SMS — and withdraw the code if the SMS could not be sent.
+//! Check everything that can refuse the send, then charge the limits, bind the number to the
+//! session and store the code in one atomic write, then send the SMS — and withdraw the code
+//! and give the charges back if the SMS could not be sent.
+//!
+//! The order is what keeps a refused request from costing anyone anything: a request that is
+//! refused (a number the stage does not serve, a session bound to another number, an expired
+//! session) is refused before any limit is charged, so nobody can spend a victim's budgets
+//! with requests that are never going to send.
+
+use std::net::IpAddr;
 
 use super::AppState;
-use super::limits::Limiter;
+use super::limits::{Charges, Limiter};
 use crate::config::Destination;
 use crate::crypto::{Sealed, SessionKey, seal};
 use crate::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn, VerificationCode};
 use crate::error::ApiError;
 use crate::sms::receipts::{self, MessageId, SentRecord};
 use crate::sms::{OutboundSms, Sent, text};
-use crate::store::{BoundMsisdn, IssueOutcome, PendingCode};
+use crate::store::{BoundMsisdn, IssueOutcome, PendingCode, SessionRecord};
 
 pub struct CodeRequest<'a> {
     pub session_key: &'a SessionKey,
+    /// The session as read for this request (its number and expiry are checked first).
+    pub session: &'a SessionRecord,
+    /// Where the request comes from (`None` for the provider's webhook).
+    pub client_ip: Option<IpAddr>,
     pub hawk_id: &'a HawkId,
     pub msisdn: &'a Msisdn,
     pub kind: CodeKind,
@@ -61,23 +73,62 @@ pub fn screen<'a>(
 
 pub async fn issue_and_send(state: &AppState, req: CodeRequest<'_>) -> Result<(), IssueError> {
     let destination = screen(state, req.msisdn, req.mcc)?;
+    let now = state.clock.now_secs();
+    if req.session.expires_at <= now {
+        return Err(IssueError::NoSession);
+    }
+    let number_mac = state.ids.msisdn_mac(req.msisdn);
+    if req
+        .session
+        .msisdn
+        .as_ref()
+        .is_some_and(|b| b.mac != number_mac)
+    {
+        return Err(IssueError::OtherNumber);
+    }
     let stage = &state.settings.stage;
     let test_code = stage.test_code_for(req.msisdn);
-    if test_code.is_none() {
-        let limiter = Limiter::new(state);
-        limiter.sends_to(req.msisdn).await?;
-        match destination {
-            Destination::Listed(country) => limiter.country(country).await?,
-            Destination::Others { region, others } => {
-                limiter.unlisted_country(region, others).await?
+    let charges = match test_code {
+        Some(_) => Charges::default(),
+        None => {
+            let limiter = Limiter::new(state);
+            match destination {
+                Destination::Listed(country) => {
+                    limiter
+                        .send(req.client_ip, req.session_key, req.msisdn, country)
+                        .await?
+                }
+                Destination::Others { region, others } => {
+                    limiter
+                        .send_unlisted(req.client_ip, req.session_key, req.msisdn, region, others)
+                        .await?
+                }
             }
         }
+    };
+    let providers = destination.providers();
+    let result = issue_charged(state, &req, test_code, number_mac, now, providers).await;
+    if result.is_err() {
+        // Nothing was sent: nothing is owed.
+        charges.refund(state).await;
     }
+    result
+}
+
+/// The charged part: bind, store the code, send.
+async fn issue_charged(
+    state: &AppState,
+    req: &CodeRequest<'_>,
+    test_code: Option<&str>,
+    number_mac: String,
+    now: i64,
+    providers: &[String],
+) -> Result<(), IssueError> {
+    let stage = &state.settings.stage;
     let code = match test_code {
         Some(fixed) => VerificationCode::parse(fixed).expect("stage files are checked at load"),
         None => VerificationCode::generate(req.kind, state.rng.as_ref()),
     };
-    let now = state.clock.now_secs();
     let pending = PendingCode {
         mac: state.ids.code_mac(req.session_key, &code),
         expires_at: now + state.limits().code_ttl_secs,
@@ -85,7 +136,7 @@ pub async fn issue_and_send(state: &AppState, req: CodeRequest<'_>) -> Result<()
         used: false,
     };
     let bound = BoundMsisdn {
-        mac: state.ids.msisdn_mac(req.msisdn),
+        mac: number_mac,
         sealed: seal(
             req.hawk_id,
             Sealed::Msisdn,
@@ -117,7 +168,7 @@ pub async fn issue_and_send(state: &AppState, req: CodeRequest<'_>) -> Result<()
         },
     };
     let country = req.msisdn.region();
-    match state.sms.send_tracked(&sms, destination.providers()).await {
+    match state.sms.send_tracked(&sms, providers).await {
         Ok(sent) => {
             tracing::info!(number = %tag, provider = %sent.provider, kind = ?code.kind(), "code sent");
             for failed in &sent.failed {

@@ -1,28 +1,88 @@
-//! Rate limits and the per-country circuit breaker, as fixed-window counters in the store
-//! (one atomic increment each), so they hold across Lambda instances.
+//! Rate limits, the wrong-code budgets and the per-country circuit breaker, charged in the
+//! store so that they hold across Lambda instances. Every charge is one atomic
+//! check-and-charge (`Store::charge`: one conditional write): no read-then-write to race.
 //!
-//! Every refusal answers the backoff protocol: 429, the errno of the limit, `Retry-After`
-//! and `retryAfter` = the seconds until the window ends.
+//! Only what happens is charged: the callers check everything that can refuse a send
+//! (screening, the session's number and state, test numbers) before charging; a refusal by
+//! one limit gives back what the others of its batch charged; a send that no provider made
+//! gives everything back ([`Charges::refund`]).
+//!
+//! Every refusal answers the backoff protocol: 429, the errno of the limit, `Retry-After` and
+//! `retryAfter` = the seconds until the charge could succeed.
 
 use std::net::IpAddr;
 
+use futures_util::future::join_all;
+
 use super::AppState;
+use super::client::client_group;
 use crate::config::{Country, Others};
 use crate::crypto::SessionKey;
 use crate::domain::Msisdn;
 use crate::error::{ApiError, Errno};
+use crate::store::{Charge, Limit, Window};
 
-/// One limit: at most `max` events per `window_secs` for `subject`.
-struct Window<'a> {
-    /// Names the limit in keys and logs (`number-10min`).
+/// One limit to charge.
+struct Rule {
+    /// Names the limit in logs and keys (`number`, `country-day`).
     name: &'static str,
-    /// What is counted (an HMAC or an IP): never a phone number in clear.
-    subject: &'a str,
-    max: u64,
-    window_secs: i64,
+    /// The store key: `rl#<name>#<subject>…`; subjects are HMACs, never a number in clear.
+    key: String,
+    limit: Limit,
+    errno: Errno,
+    /// The message of each window of a sliding limit (the first one for a count).
+    messages: &'static [&'static str],
+}
+
+/// What a request charged, to give back if what it paid for does not happen.
+#[must_use = "give the charges back with `refund` when the send does not happen"]
+#[derive(Default)]
+pub struct Charges(Vec<(String, Limit, i64)>);
+
+impl Charges {
+    /// Gives every charge back, concurrently (best effort: a failure errs on the strict side).
+    pub async fn refund(self, state: &AppState) {
+        let refunds = self
+            .0
+            .iter()
+            .map(|(key, limit, at)| state.store.refund(key, limit, *at));
+        for result in join_all(refunds).await {
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "a limit charge could not be given back");
+            }
+        }
+    }
+
+    fn extend(&mut self, other: Charges) {
+        self.0.extend(other.0);
+    }
+}
+
+/// A limit that said no.
+struct Refusal {
+    name: &'static str,
     errno: Errno,
     message: &'static str,
+    retry_after: i64,
 }
+
+impl Refusal {
+    fn into_error(self) -> ApiError {
+        tracing::warn!(limit = self.name, "rate limit reached");
+        ApiError::too_many(self.errno, self.retry_after.max(1) as u64, self.message)
+    }
+}
+
+const CLIENT_MSG: &[&str] = &["Too many requests from this address: retry later."];
+const NUMBER_MSGS: &[&str] = &[
+    "A code was just sent to this number: wait before asking again.",
+    "Too many codes sent to this number: retry later.",
+    "Too many codes sent to this number today: retry later.",
+];
+const SESSION_MSG: &[&str] = &["Too many codes sent for this session: register again."];
+const PREFIX_MSG: &[&str] = &["Too many codes sent to this number range: retry later."];
+const COUNTRY_MSG: &[&str] = &["Too many SMS to this country today: retry tomorrow."];
+const WRONG_MSG: &[&str] = &["Too many wrong codes for this number: retry later."];
 
 pub struct Limiter<'a> {
     state: &'a AppState,
@@ -37,214 +97,293 @@ impl<'a> Limiter<'a> {
         }
     }
 
-    fn key(&self, w: &Window<'_>) -> (String, i64) {
-        let start = self.now - self.now.rem_euclid(w.window_secs);
-        (
-            format!("rl#{}#{}#{start}", w.name, w.subject),
-            start + w.window_secs,
-        )
-    }
-
-    /// Counts one event; refuses it if it goes over the limit.
-    async fn hit(&self, w: Window<'_>) -> Result<(), ApiError> {
-        let (key, window_end) = self.key(&w);
-        let count = self
-            .state
-            .store
-            .increment(&key, window_end, self.now)
-            .await
-            .map_err(|e| self.state.store_error(e))?;
-        self.judge(&w, count, window_end)
-    }
-
-    /// Refuses if the limit is already reached, without counting.
-    async fn peek(&self, w: Window<'_>) -> Result<(), ApiError> {
-        let (key, window_end) = self.key(&w);
-        let count = self
-            .state
-            .store
-            .counter(&key, self.now)
-            .await
-            .map_err(|e| self.state.store_error(e))?;
-        self.judge(&w, count + 1, window_end)
-    }
-
-    fn judge(&self, w: &Window<'_>, count: u64, window_end: i64) -> Result<(), ApiError> {
-        if count <= w.max {
-            return Ok(());
-        }
-        tracing::warn!(limit = w.name, "rate limit reached");
-        Err(ApiError::too_many(
-            w.errno,
-            (window_end - self.now) as u64,
-            w.message,
-        ))
-    }
-
-    /// Registrations and sends from one client address, per minute and per hour.
-    pub async fn client(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
-        let Some(ip) = ip else { return Ok(()) };
-        let subject = self.state.ids.client_mac(&ip);
-        let l = self.state.limits();
-        const MSG: &str = "Too many requests from this address: retry later.";
-        // Independent windows: counted concurrently (one store round trip of latency, not two).
-        tokio::try_join!(
-            self.hit(Window {
-                name: "ip-minute",
-                subject: &subject,
-                max: l.requests_per_ip_per_minute,
-                window_secs: 60,
-                errno: Errno::TooManyForClient,
-                message: MSG
-            }),
-            self.hit(Window {
-                name: "ip-hour",
-                subject: &subject,
-                max: l.requests_per_ip_per_hour,
-                window_secs: 3600,
-                errno: Errno::TooManyForClient,
-                message: MSG
-            }),
-        )
-        .map(|_| ())
-    }
-
-    /// Short-code SMS per session (each costs money and a person's attention).
-    pub async fn short_sends(
-        &self,
-        session: &SessionKey,
-        session_expires_at: i64,
-    ) -> Result<(), ApiError> {
-        let l = self.state.limits();
-        let window = (session_expires_at - self.now).max(1);
-        // A window that ends with the session: the count never resets while it lives.
-        let key = format!("rl#session-short#{}", session.as_str());
-        let count = self
-            .state
-            .store
-            .increment(&key, self.now + window, self.now)
-            .await
-            .map_err(|e| self.state.store_error(e))?;
-        if count > l.short_sends_per_session {
-            tracing::warn!(limit = "session-short", "rate limit reached");
-            return Err(ApiError::too_many(
-                Errno::TooManyForSession,
-                window as u64,
-                "Too many short codes sent for this session: register again later.",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Codes sent to one number (one per 30 s, five per 10 min) and to its number range.
-    pub async fn sends_to(&self, msisdn: &Msisdn) -> Result<(), ApiError> {
-        let l = self.state.limits();
-        let number = self.state.ids.msisdn_mac(msisdn);
-        let prefix = self.state.ids.prefix_mac(msisdn);
-        tokio::try_join!(
-            self.hit(Window {
-                name: "number-interval",
-                subject: &number,
-                max: 1,
-                window_secs: l.send_interval_per_number_secs,
-                errno: Errno::TooManyForNumber,
-                message: "A code was just sent to this number: wait before asking again."
-            }),
-            self.hit(Window {
-                name: "number-10min",
-                subject: &number,
-                max: l.sends_per_number_per_10_min,
-                window_secs: 600,
-                errno: Errno::TooManyForNumber,
-                message: "Too many codes sent to this number: retry later."
-            }),
-            self.hit(Window {
-                name: "prefix-hour",
-                subject: &prefix,
-                max: l.sends_per_prefix_per_hour,
-                window_secs: 3600,
-                errno: Errno::TooManyForNumber,
-                message: "Too many codes sent to this number range: retry later."
-            }),
-        )
-        .map(|_| ())
-    }
-
-    /// The per-country daily cap: past it, the stage sends nothing more to that country today.
-    pub async fn country(&self, country: &Country) -> Result<(), ApiError> {
-        let cap = self.state.settings.stage.daily_cap(country);
-        let w = Window {
-            name: "country-day",
-            subject: &country.name,
-            max: cap,
-            window_secs: 86_400,
-            errno: Errno::TooManyForCountry,
-            message: "Too many SMS to this country today: retry tomorrow.",
+    /// A count per aligned window of `secs` (the window's start is in the key): for limits
+    /// too large for an exact log (per address, per range, per country).
+    fn fixed(&self, name: &'static str, subject: &str, max: u64, secs: i64) -> (String, Limit) {
+        let start = self.now - self.now.rem_euclid(secs);
+        let limit = Limit::Count {
+            max,
+            expires_at: start + secs,
         };
-        let result = self.hit(w).await;
-        if let Err(e) = &result
-            && e.errno == Errno::TooManyForCountry
-        {
-            tracing::error!(country = %country.name, cap, "circuit breaker: daily SMS cap reached for a country");
-        }
-        result
+        (format!("rl#{name}#{subject}#{start}"), limit)
     }
 
-    /// The catch-all's breakers: one per unlisted country, keyed by the number's own region (so
-    /// that pumping to one expensive destination stops at its cap), under one cap for all of
-    /// them (so that spreading over many countries stops too).
-    pub async fn unlisted_country(&self, region: &str, others: &Others) -> Result<(), ApiError> {
-        let subject = format!("others-{region}");
-        let windows = [
-            ("country-day", subject.as_str(), others.daily_sms_cap),
-            ("others-day", "all", others.daily_sms_cap_total),
-        ];
-        for (name, subject, max) in windows {
-            let w = Window {
-                name,
-                subject,
-                max,
-                window_secs: 86_400,
-                errno: Errno::TooManyForCountry,
-                message: "Too many SMS to this country today: retry tomorrow.",
-            };
-            if let Err(e) = self.hit(w).await {
-                if e.errno == Errno::TooManyForCountry {
-                    tracing::error!(country = %region, breaker = name, max, "circuit breaker: daily SMS cap reached for an unlisted country");
+    /// Charges every rule at once (one round trip of latency). Keeps what was charged and
+    /// returns the refusals; on a store failure, gives everything back.
+    async fn try_charge(&self, rules: &[Rule]) -> Result<(Charges, Vec<Refusal>), ApiError> {
+        let store = &self.state.store;
+        let results = join_all(
+            rules
+                .iter()
+                .map(|r| store.charge(&r.key, &r.limit, self.now)),
+        )
+        .await;
+        let mut charged = Charges::default();
+        let mut refused = Vec::new();
+        let mut failure = None;
+        for (rule, result) in rules.iter().zip(results) {
+            match result {
+                Ok(Charge::Charged) => {
+                    charged
+                        .0
+                        .push((rule.key.clone(), rule.limit.clone(), self.now))
                 }
-                return Err(e);
+                Ok(Charge::Refused {
+                    window,
+                    retry_after,
+                }) => refused.push(Refusal {
+                    name: rule.name,
+                    errno: rule.errno,
+                    message: rule.messages[window.min(rule.messages.len() - 1)],
+                    retry_after,
+                }),
+                Err(e) => failure = Some(e),
             }
         }
+        if let Some(e) = failure {
+            charged.refund(self.state).await;
+            return Err(self.state.store_error(e));
+        }
+        Ok((charged, refused))
+    }
+
+    /// All or nothing: every rule charged, or none (the refusal that waits longest answers:
+    /// the request cannot succeed before it).
+    async fn charge(&self, rules: &[Rule]) -> Result<Charges, ApiError> {
+        let (charged, refused) = self.try_charge(rules).await?;
+        match longest(refused) {
+            None => Ok(charged),
+            Some(refusal) => {
+                charged.refund(self.state).await;
+                Err(refusal.into_error())
+            }
+        }
+    }
+
+    fn client_rules(&self, ip: Option<IpAddr>) -> Vec<Rule> {
+        let Some(ip) = ip else { return Vec::new() };
+        let subject = self.state.ids.client_mac(&client_group(ip));
+        let l = self.state.limits();
+        [
+            ("ip-minute", l.requests_per_ip_per_minute, 60),
+            ("ip-hour", l.requests_per_ip_per_hour, 3600),
+        ]
+        .into_iter()
+        .map(|(name, max, secs)| {
+            let (key, limit) = self.fixed(name, &subject, max, secs);
+            Rule {
+                name,
+                key,
+                limit,
+                errno: Errno::TooManyForClient,
+                messages: CLIENT_MSG,
+            }
+        })
+        .collect()
+    }
+
+    /// Registrations from one client address, per minute and per hour.
+    pub async fn client(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        // Nothing after this refuses a registration: the charges stay.
+        let _kept = self.charge(&self.client_rules(ip)).await?;
         Ok(())
     }
 
-    /// Refuses a code check once the number has had too many wrong codes today (across codes
-    /// and sessions: a new code does not reset it).
-    pub async fn wrong_tries_allowed(&self, number_mac: &str) -> Result<(), ApiError> {
-        self.peek(self.wrong_tries_window(number_mac)).await
-    }
-
-    pub async fn count_wrong_try(&self, number_mac: &str) -> Result<(), ApiError> {
-        // Counting is what matters here; the refusal comes with the next check.
-        self.hit(self.wrong_tries_window(number_mac))
+    /// One code sent by `session` to `msisdn` of `country`, asked from `ip`: the client's
+    /// address, the session's budget, the number's sliding windows (interval, 10 minutes,
+    /// day), its range and one shard of the country's breaker. Call it only once nothing else
+    /// can refuse the send; give the charges back if the send is not made.
+    pub async fn send(
+        &self,
+        ip: Option<IpAddr>,
+        session: &SessionKey,
+        msisdn: &Msisdn,
+        country: &Country,
+    ) -> Result<Charges, ApiError> {
+        self.send_with(ip, session, msisdn, country, Vec::new())
             .await
-            .or_else(|e| {
-                if e.status == http::StatusCode::TOO_MANY_REQUESTS {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })
     }
 
-    fn wrong_tries_window<'s>(&self, number_mac: &'s str) -> Window<'s> {
-        Window {
-            name: "number-wrong-day",
-            subject: number_mac,
-            max: self.state.limits().wrong_tries_per_number_per_day,
-            window_secs: 86_400,
+    /// [`Limiter::send`] for a number of a country the stage does not list (its catch-all):
+    /// the country's breaker is keyed by the number's own region (so that pumping to one
+    /// expensive destination stops at its cap, whichever network the client names), and one
+    /// more cap counts all unlisted countries together (so that spreading over many of them
+    /// stops too).
+    pub async fn send_unlisted(
+        &self,
+        ip: Option<IpAddr>,
+        session: &SessionKey,
+        msisdn: &Msisdn,
+        region: &str,
+        others: &Others,
+    ) -> Result<Charges, ApiError> {
+        let country = Country {
+            name: format!("others-{region}"),
+            regions: vec![region.to_owned()],
+            mccs: Vec::new(),
+            daily_sms_cap: Some(others.daily_sms_cap),
+        };
+        let (key, limit) = self.fixed("others-day", "all", others.daily_sms_cap_total, 86_400);
+        let total = Rule {
+            name: "others-day",
+            key,
+            limit,
+            errno: Errno::TooManyForCountry,
+            messages: COUNTRY_MSG,
+        };
+        self.send_with(ip, session, msisdn, &country, vec![total])
+            .await
+    }
+
+    async fn send_with(
+        &self,
+        ip: Option<IpAddr>,
+        session: &SessionKey,
+        msisdn: &Msisdn,
+        country: &Country,
+        extra: Vec<Rule>,
+    ) -> Result<Charges, ApiError> {
+        let l = self.state.limits();
+        let ids = &self.state.ids;
+        let mut rules = self.client_rules(ip);
+        rules.push(Rule {
+            name: "session",
+            key: format!("rl#session#{}", session.as_str()),
+            // Outlives any session, verified ones included: a budget for the session's life.
+            limit: Limit::Count {
+                max: l.sends_per_session,
+                expires_at: self.now + l.session_ttl_secs + l.verified_session_ttl_secs,
+            },
+            errno: Errno::TooManyForSession,
+            messages: SESSION_MSG,
+        });
+        rules.push(Rule {
+            name: "number",
+            key: format!("rl#number#{}", ids.msisdn_mac(msisdn)),
+            limit: Limit::Sliding(vec![
+                Window {
+                    max: 1,
+                    secs: l.send_interval_per_number_secs,
+                },
+                Window {
+                    max: l.sends_per_number_per_10_min,
+                    secs: 600,
+                },
+                Window {
+                    max: l.sends_per_number_per_day,
+                    secs: 86_400,
+                },
+            ]),
             errno: Errno::TooManyForNumber,
-            message: "Too many wrong codes for this number today: retry later.",
+            messages: NUMBER_MSGS,
+        });
+        let (key, limit) = self.fixed(
+            "prefix-hour",
+            &ids.prefix_mac(msisdn),
+            l.sends_per_prefix_per_hour,
+            3600,
+        );
+        rules.push(Rule {
+            name: "prefix-hour",
+            key,
+            limit,
+            errno: Errno::TooManyForNumber,
+            messages: PREFIX_MSG,
+        });
+        let (shards, per_shard) = self.country_shards(country);
+        let first = self.random_below(shards);
+        rules.push(self.country_rule(country, first, per_shard));
+        rules.extend(extra);
+        let (mut charged, mut refused) = self.try_charge(&rules).await?;
+        // Only the country's shard is full: the breaker trips when a second shard is full too
+        // (shards fill unevenly; this keeps an early trip to when the cap is nearly reached).
+        if shards > 1 && refused.len() == 1 && refused[0].name == "country-day" {
+            let second = (first + 1 + self.random_below(shards - 1)) % shards;
+            let rule = self.country_rule(country, second, per_shard);
+            let (more, again) = self.try_charge(std::slice::from_ref(&rule)).await?;
+            charged.extend(more);
+            refused = again;
+        }
+        match longest(refused) {
+            None => Ok(charged),
+            Some(refusal) => {
+                charged.refund(self.state).await;
+                if refusal.errno == Errno::TooManyForCountry {
+                    tracing::error!(country = %country.name, cap = self.state.settings.stage.daily_cap(country),
+                        "circuit breaker: daily SMS cap reached for a country");
+                }
+                Err(refusal.into_error())
+            }
         }
     }
+
+    /// The shards of a country's daily counter and each one's cap: never more shards than
+    /// the cap, so the total allowed (`shards × per_shard`) exceeds the cap by less than
+    /// `shards`.
+    fn country_shards(&self, country: &Country) -> (u32, u64) {
+        let cap = self.state.settings.stage.daily_cap(country);
+        let shards = u64::from(self.state.limits().country_counter_shards).clamp(1, cap.max(1));
+        (shards as u32, cap.div_ceil(shards))
+    }
+
+    fn country_rule(&self, country: &Country, shard: u32, per_shard: u64) -> Rule {
+        let subject = format!("{}#{shard}", country.name);
+        let (key, limit) = self.fixed("country-day", &subject, per_shard, 86_400);
+        Rule {
+            name: "country-day",
+            key,
+            limit,
+            errno: Errno::TooManyForCountry,
+            messages: COUNTRY_MSG,
+        }
+    }
+
+    fn random_below(&self, n: u32) -> u32 {
+        if n <= 1 {
+            return 0;
+        }
+        let bytes: [u8; 4] = crate::random::random_array(self.state.rng.as_ref());
+        u32::from_le_bytes(bytes) % n
+    }
+
+    /// One code check for the number with `number_mac`, from `ip`, charged before the code is
+    /// compared: a tight budget per (number, client address) and a wider one per number.
+    /// Sliding windows: the budget comes back as checks age, so a refusal is a backoff of at
+    /// most `wrong_tries_window_secs`, never a day-long lock.
+    pub async fn code_check(&self, number_mac: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let l = self.state.limits();
+        let client = match ip {
+            Some(ip) => self.state.ids.client_mac(&client_group(ip)),
+            None => "unknown".to_owned(),
+        };
+        let window = |max| {
+            Limit::Sliding(vec![Window {
+                max,
+                secs: l.wrong_tries_window_secs,
+            }])
+        };
+        let rules = [
+            Rule {
+                name: "wrong-number-client",
+                key: format!("rl#wrong#{number_mac}#{client}"),
+                limit: window(l.wrong_tries_per_number_per_client),
+                errno: Errno::TooManyForNumber,
+                messages: WRONG_MSG,
+            },
+            Rule {
+                name: "wrong-number",
+                key: format!("rl#wrong#{number_mac}"),
+                limit: window(l.wrong_tries_per_number),
+                errno: Errno::TooManyForNumber,
+                messages: WRONG_MSG,
+            },
+        ];
+        // Checks are what is counted, right or wrong: the charges stay.
+        let _kept = self.charge(&rules).await?;
+        Ok(())
+    }
+}
+
+fn longest(refused: Vec<Refusal>) -> Option<Refusal> {
+    refused.into_iter().max_by_key(|r| r.retry_after)
 }

@@ -75,12 +75,13 @@ pub fn start_verification_router(state: AppState) -> Router {
 /// `inbound-sms`: the provider's webhook; on stages with the fake gateway, also its read
 /// endpoint (the function URL is the stack's one public URL outside the API).
 pub fn inbound_sms_router(state: AppState) -> Router {
-    finish(
-        routes::inbound::routes()
-            .merge(routes::receipts::routes())
-            .merge(routes::fake_sms::read_routes()),
-        state,
-    )
+    let mut routes = routes::inbound::routes().merge(routes::receipts::routes());
+    // Only where SMS go to a fake gateway that can be read back: elsewhere the routes do not
+    // exist at all (not even a 401 that says one could be there).
+    if state.outbox.is_some() {
+        routes = routes.merge(routes::fake_sms::read_routes());
+    }
+    finish(routes, state)
 }
 
 /// `verify-code`: sms/verify_code.
@@ -95,14 +96,16 @@ pub fn sign_certificate_router(state: AppState) -> Router {
 
 /// Every route of every function, plus the fake gateway's pages: the local server.
 pub fn local_router(state: AppState) -> Router {
-    let all = routes::start::routes()
+    let mut all = routes::start::routes()
         .merge(routes::service::routes())
         .merge(routes::inbound::routes())
         .merge(routes::receipts::routes())
         .merge(routes::verify::routes())
         .merge(routes::certificate::routes())
-        .merge(routes::fake_sms::routes())
         .merge(routes::openapi::routes());
+    if state.outbox.is_some() {
+        all = all.merge(routes::fake_sms::routes());
+    }
     finish(all, state)
 }
 

@@ -76,7 +76,9 @@ impl Settings {
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
         let stage_name = get("MOBILEID_STAGE").unwrap_or_else(|| "dev".into());
-        let stage = StageTable::load(&stage_name)?;
+        let mut stage = StageTable::load(&stage_name)?;
+        // A real stage's sender numbers come from the operator (`$NAME` in the stage file).
+        stage.resolve_senders(|name| get(name))?;
         let public_url = get("MOBILEID_PUBLIC_URL")
             .unwrap_or_else(|| "http://127.0.0.1:8080".into())
             .trim_end_matches('/')
@@ -175,8 +177,16 @@ mod tests {
         let s = settings(&[
             ("MOBILEID_PUBLIC_URL", "https://mobileid.example.com/"),
             ("MOBILEID_STAGE", "production"),
+            ("MOBILEID_SENDER_NANP_MT", "+12025550300"),
+            ("MOBILEID_SENDER_NANP_MO", "+12025550301"),
         ])
         .unwrap();
+        let us = crate::domain::Mcc::parse("310").unwrap();
+        assert_eq!(
+            s.stage.mt_sender(&us, None),
+            "+12025550300",
+            "the operator's sender"
+        );
         assert_eq!(s.default_port, 443);
         assert_eq!(s.issuer, "mobileid.example.com");
         assert_eq!(s.public_url, "https://mobileid.example.com");

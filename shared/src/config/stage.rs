@@ -26,6 +26,10 @@ const STAGE_FILES: [(&str, &str); 4] = [
     ),
 ];
 
+/// Stages whose SMS reach real phones: no fake gateway, no test numbers, no fictional senders,
+/// strong webhook signatures only.
+pub const REAL_STAGES: [&str; 2] = ["production", "real-stage"];
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageTable {
@@ -133,6 +137,7 @@ pub struct TestNumber {
 }
 
 /// Every limit of the service, with its default (see README "Limits" for the source of each).
+/// Each is range-checked when the stage loads ([`Limits::check`]).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
@@ -145,14 +150,26 @@ pub struct Limits {
     pub require_payload_hash: bool,
     pub retry_after_secs: u64,
     pub max_body_bytes: usize,
-    pub wrong_tries_per_number_per_day: u64,
-    pub sends_per_number_per_10_min: u64,
+    /// Wrong codes for one number from one client address (its /64 for IPv6) per
+    /// `wrong_tries_window_secs`: what stops one guesser without stopping the owner.
+    pub wrong_tries_per_number_per_client: u32,
+    /// Wrong codes for one number from anywhere per `wrong_tries_window_secs`: stops a guesser
+    /// spread over many addresses (NIST SP 800-63B: at most 100).
+    pub wrong_tries_per_number: u32,
+    /// The sliding window of both wrong-try budgets: the longest backoff either imposes.
+    pub wrong_tries_window_secs: i64,
     pub send_interval_per_number_secs: i64,
-    pub short_sends_per_session: u64,
+    pub sends_per_number_per_10_min: u32,
+    pub sends_per_number_per_day: u32,
+    /// Codes one session may have sent in its life, whatever their kind.
+    pub sends_per_session: u64,
     pub requests_per_ip_per_minute: u64,
     pub requests_per_ip_per_hour: u64,
     pub sends_per_prefix_per_hour: u64,
     pub sms_per_country_per_day: u64,
+    /// Items the per-country daily counter is spread over (one DynamoDB partition takes about
+    /// 1,000 writes/s); the cap can be overshot by fewer than this many SMS.
+    pub country_counter_shards: u32,
     pub inbound_timestamp_window_secs: i64,
     /// Requests one process serves at once before it sheds load with 503 + Retry-After.
     pub max_in_flight: usize,
@@ -170,17 +187,212 @@ impl Default for Limits {
             require_payload_hash: false,
             retry_after_secs: 30,
             max_body_bytes: 10 * 1024,
-            wrong_tries_per_number_per_day: 10,
-            sends_per_number_per_10_min: 5,
+            wrong_tries_per_number_per_client: 5,
+            wrong_tries_per_number: 20,
+            wrong_tries_window_secs: 3600,
             send_interval_per_number_secs: 30,
-            short_sends_per_session: 3,
+            sends_per_number_per_10_min: 5,
+            sends_per_number_per_day: 10,
+            sends_per_session: 5,
             requests_per_ip_per_minute: 50,
             requests_per_ip_per_hour: 500,
             sends_per_prefix_per_hour: 20,
             sms_per_country_per_day: 10_000,
-            inbound_timestamp_window_secs: 86_400,
+            country_counter_shards: 10,
+            inbound_timestamp_window_secs: 300,
             max_in_flight: 1024,
         }
+    }
+}
+
+const DAY: i128 = 86_400;
+/// The most a limit that allows events may be set to (beyond it, it is not a limit).
+const HUGE: i128 = 1_000_000_000_000;
+
+impl Limits {
+    /// Refuses zero, negative and absurd values, naming the setting: a limit that panics,
+    /// never binds or locks everyone out must not load.
+    pub fn check(&self) -> Result<(), String> {
+        let log = i128::from(crate::store::MAX_LOG);
+        let ranges: [(&str, i128, i128, i128, &str); 22] = [
+            (
+                "code_ttl_secs",
+                self.code_ttl_secs.into(),
+                1,
+                600,
+                "NIST SP 800-63B: 10 minutes",
+            ),
+            (
+                "wrong_tries_per_code",
+                self.wrong_tries_per_code.into(),
+                1,
+                10,
+                "",
+            ),
+            (
+                "session_ttl_secs",
+                self.session_ttl_secs.into(),
+                60,
+                7 * DAY,
+                "",
+            ),
+            (
+                "verified_session_ttl_secs",
+                self.verified_session_ttl_secs.into(),
+                60,
+                90 * DAY,
+                "",
+            ),
+            (
+                "max_certificate_secs",
+                self.max_certificate_secs.into(),
+                60,
+                DAY,
+                "BrowserID certificates live at most a day",
+            ),
+            (
+                "hawk_skew_secs",
+                self.hawk_skew_secs.into(),
+                1,
+                600,
+                "the window nonces are remembered for",
+            ),
+            (
+                "retry_after_secs",
+                self.retry_after_secs.into(),
+                1,
+                3600,
+                "",
+            ),
+            (
+                "max_body_bytes",
+                self.max_body_bytes as i128,
+                1024,
+                1 << 20,
+                "",
+            ),
+            (
+                "wrong_tries_per_number_per_client",
+                self.wrong_tries_per_number_per_client.into(),
+                1,
+                log,
+                "",
+            ),
+            (
+                "wrong_tries_per_number",
+                self.wrong_tries_per_number.into(),
+                1,
+                log.min(100),
+                "NIST SP 800-63B: at most 100",
+            ),
+            (
+                "wrong_tries_window_secs",
+                self.wrong_tries_window_secs.into(),
+                60,
+                DAY,
+                "",
+            ),
+            (
+                "send_interval_per_number_secs",
+                self.send_interval_per_number_secs.into(),
+                1,
+                3600,
+                "",
+            ),
+            (
+                "sends_per_number_per_10_min",
+                self.sends_per_number_per_10_min.into(),
+                1,
+                log,
+                "",
+            ),
+            (
+                "sends_per_number_per_day",
+                self.sends_per_number_per_day.into(),
+                1,
+                log,
+                "",
+            ),
+            (
+                "sends_per_session",
+                self.sends_per_session.into(),
+                1,
+                100,
+                "",
+            ),
+            (
+                "requests_per_ip_per_minute",
+                self.requests_per_ip_per_minute.into(),
+                1,
+                HUGE,
+                "",
+            ),
+            (
+                "requests_per_ip_per_hour",
+                self.requests_per_ip_per_hour.into(),
+                1,
+                HUGE,
+                "",
+            ),
+            (
+                "sends_per_prefix_per_hour",
+                self.sends_per_prefix_per_hour.into(),
+                1,
+                HUGE,
+                "",
+            ),
+            (
+                "sms_per_country_per_day",
+                self.sms_per_country_per_day.into(),
+                1,
+                HUGE,
+                "",
+            ),
+            (
+                "country_counter_shards",
+                self.country_counter_shards.into(),
+                1,
+                100,
+                "",
+            ),
+            (
+                "inbound_timestamp_window_secs",
+                self.inbound_timestamp_window_secs.into(),
+                1,
+                600,
+                "Nexmo's callbacks are fresh; a longer window is a longer replay window",
+            ),
+            (
+                "max_in_flight",
+                self.max_in_flight as i128,
+                1,
+                1_000_000,
+                "",
+            ),
+        ];
+        for (name, value, min, max, why) in ranges {
+            if !(min..=max).contains(&value) {
+                let why = if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({why})")
+                };
+                return Err(format!(
+                    "limits.{name} = {value}: must be {min}..={max}{why}"
+                ));
+            }
+        }
+        if self.wrong_tries_per_number_per_client >= self.wrong_tries_per_number {
+            return Err(format!(
+                "limits.wrong_tries_per_number_per_client = {} must be below limits.wrong_tries_per_number = {}: \
+                 otherwise one address can spend the number's whole budget and lock its owner out",
+                self.wrong_tries_per_number_per_client, self.wrong_tries_per_number
+            ));
+        }
+        if self.sends_per_number_per_10_min > self.sends_per_number_per_day {
+            return Err("limits.sends_per_number_per_10_min must not exceed limits.sends_per_number_per_day".into());
+        }
+        Ok(())
     }
 }
 
@@ -285,6 +497,7 @@ impl StageTable {
                 }
             }
         }
+        self.check_senders()?;
         for t in &self.test_numbers {
             if Msisdn::parse(&t.msisdn).is_err() {
                 return fail(format!(
@@ -296,22 +509,101 @@ impl StageTable {
                 return fail(format!("test number {}: code must be 6 digits", t.msisdn));
             }
         }
-        if self.stage == "production" && !self.test_numbers.is_empty() {
-            return fail(
-                "test numbers are not allowed in production: remove [[test_numbers]] from infra/stages/production.toml"
-                    .into(),
-            );
+        if self.is_real() && !self.test_numbers.is_empty() {
+            return fail(format!(
+                "test numbers are not allowed in {0} (its SMS reach real phones): remove [[test_numbers]] from infra/stages/{0}.toml",
+                self.stage
+            ));
         }
-        let l = &self.limits;
-        if l.code_ttl_secs <= 0 || l.code_ttl_secs > 600 {
-            return fail(
-                "limits.code_ttl_secs must be 1..=600 (NIST SP 800-63B: 10 minutes)".into(),
-            );
-        }
-        if l.wrong_tries_per_code == 0 || l.max_certificate_secs <= 0 || l.hawk_skew_secs <= 0 {
-            return fail("limits must be positive".into());
+        self.limits
+            .check()
+            .map_err(|m| ConfigError::new(format!("stage {}: {m}", self.stage)))?;
+        for c in &self.countries {
+            if let Some(cap) = c.daily_sms_cap
+                && !(1..=HUGE).contains(&i128::from(cap))
+            {
+                return fail(format!(
+                    "country {}: daily_sms_cap = {cap}: must be 1..={HUGE}",
+                    c.name
+                ));
+            }
         }
         Ok(())
+    }
+
+    /// Every sender value with where it is set (`senders.mt."310"`), for checks and resolution.
+    fn senders_mut(&mut self) -> Vec<(String, &mut String)> {
+        let s = &mut self.senders;
+        let mut all = vec![("senders.mt_default".to_owned(), &mut s.mt_default)];
+        if let Some(mo) = s.mo_default.as_mut() {
+            all.push(("senders.mo_default".to_owned(), mo));
+        }
+        for (kind, map) in [("mt", &mut s.mt), ("mo", &mut s.mo)] {
+            for (key, value) in map.iter_mut() {
+                all.push((format!("senders.{kind}.\"{key}\""), value));
+            }
+        }
+        all
+    }
+
+    /// A sender is a literal, or `$NAME`: a value the operator provides (a template parameter
+    /// or the stage secret, as the variable `NAME`) so that a real stage's numbers are not
+    /// made up in a reviewed file. A real stage refuses numbers of the range reserved for
+    /// fiction (NANP 555-0100…0199): providers refuse them as senders.
+    fn check_senders(&self) -> Result<(), ConfigError> {
+        let mut copy = self.clone();
+        for (place, value) in copy.senders_mut() {
+            if let Some(name) = value.strip_prefix('$') {
+                if name.is_empty()
+                    || !name
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                {
+                    return Err(ConfigError::new(format!(
+                        "stage {}: {place} = {value:?}: a placeholder is $ followed by a variable name (A-Z, 0-9, _)",
+                        self.stage
+                    )));
+                }
+                continue;
+            }
+            if self.is_real() && is_fictional_number(value) {
+                return Err(ConfigError::new(format!(
+                    "stage {}: {place} = {value:?} is in the NANP range reserved for fiction (555-0100..0199): \
+                     providers refuse it as a sender. Set the stage's real sender numbers (template parameters)",
+                    self.stage
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces every `$NAME` sender by the value of `NAME` (refusing a missing one), then
+    /// checks the result as the stage file's own values are checked.
+    pub fn resolve_senders(
+        &mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let stage = self.stage.clone();
+        for (place, value) in self.senders_mut() {
+            if let Some(name) = value.strip_prefix('$') {
+                let resolved = var(name)
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty());
+                let Some(resolved) = resolved else {
+                    return Err(ConfigError::new(format!(
+                        "stage {stage}: {place} is {value}: set {name} to the sender the operator \
+                         was given (template parameter; see docs/deployment.md)"
+                    )));
+                };
+                *value = resolved;
+            }
+        }
+        self.check_senders()
+    }
+
+    /// Whether this stage's SMS reach real phones (production and its mirror).
+    pub fn is_real(&self) -> bool {
+        REAL_STAGES.contains(&self.stage.as_str())
     }
 
     /// Sender of SMS-MT for a network: exact MCC+MNC, then MCC, then the catch-all's (for a
@@ -389,6 +681,15 @@ impl StageTable {
             .daily_sms_cap
             .unwrap_or(self.limits.sms_per_country_per_day)
     }
+}
+
+/// NANP numbers 555-0100…555-0199 of any area code (+1 NPA 555 01XX): fiction's numbers.
+fn is_fictional_number(sender: &str) -> bool {
+    let digits = sender.strip_prefix('+').unwrap_or(sender);
+    digits.len() == 11
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && digits.starts_with('1')
+        && &digits[4..9] == "55501"
 }
 
 fn lookup<'a>(map: &'a BTreeMap<String, String>, mcc: &Mcc, mnc: Option<&Mnc>) -> Option<&'a str> {
@@ -564,11 +865,82 @@ mccs = ["208"]
     }
 
     #[test]
+    fn real_stages_refuse_fictional_senders_and_take_the_operators() {
+        let real = MINIMAL.replace("stage = \"dev\"", "stage = \"real-stage\"");
+        let fictional = real.replace("\"+33700000001\"", "\"+12025550180\"");
+        let err = StageTable::parse(&fictional).unwrap_err();
+        assert!(
+            err.0.contains("senders.mt.\"208\"") && err.0.contains("fiction"),
+            "{err}"
+        );
+        // dev may use them (its NANP senders are placeholders for developers).
+        assert!(
+            StageTable::parse(&MINIMAL.replace("\"+33700000001\"", "\"+12025550180\"")).is_ok()
+        );
+        let placeholder = real.replace("\"+33700000001\"", "\"$MOBILEID_SENDER_FR\"");
+        let mut t = StageTable::parse(&placeholder).unwrap();
+        let err = t.clone().resolve_senders(|_| None).unwrap_err();
+        assert!(err.0.contains("MOBILEID_SENDER_FR"), "{err}");
+        let err = t
+            .clone()
+            .resolve_senders(|_| Some("+12025550199".into()))
+            .unwrap_err();
+        assert!(err.0.contains("fiction"), "{err}");
+        t.resolve_senders(|n| (n == "MOBILEID_SENDER_FR").then(|| "+33700000009".into()))
+            .unwrap();
+        assert_eq!(
+            t.mt_sender(&Mcc::parse("208").unwrap(), None),
+            "+33700000009"
+        );
+        for stage in REAL_STAGES {
+            let t = StageTable::load(stage).unwrap();
+            let err = t.clone().resolve_senders(|_| None).unwrap_err();
+            assert!(err.0.contains("MOBILEID_SENDER_NANP"), "{stage}: {err}");
+        }
+    }
+
+    #[test]
+    fn every_limit_is_range_checked_by_name() {
+        for (line, name) in [
+            (
+                "send_interval_per_number_secs = 0",
+                "send_interval_per_number_secs",
+            ),
+            ("max_certificate_secs = 999999999", "max_certificate_secs"),
+            ("hawk_skew_secs = 86400", "hawk_skew_secs"),
+            ("wrong_tries_per_number = 101", "wrong_tries_per_number"),
+            ("sends_per_session = 0", "sends_per_session"),
+            (
+                "inbound_timestamp_window_secs = 86400",
+                "inbound_timestamp_window_secs",
+            ),
+            ("code_ttl_secs = -1", "code_ttl_secs"),
+            ("country_counter_shards = 0", "country_counter_shards"),
+            (
+                "wrong_tries_per_number_per_client = 20",
+                "wrong_tries_per_number_per_client",
+            ),
+        ] {
+            let err = StageTable::parse(&format!("{MINIMAL}\n[limits]\n{line}\n")).unwrap_err();
+            assert!(err.0.contains(&format!("limits.{name}")), "{line}: {err}");
+        }
+        let err = StageTable::parse(
+            &MINIMAL.replace("mccs = [\"208\"]", "mccs = [\"208\"]\ndaily_sms_cap = 0"),
+        )
+        .unwrap_err();
+        assert!(err.0.contains("daily_sms_cap"), "{err}");
+        assert!(Limits::default().check().is_ok());
+    }
+
+    #[test]
     fn production_refuses_test_numbers() {
         let prod = MINIMAL.replace("stage = \"dev\"", "stage = \"production\"")
             + "[[test_numbers]]\nmsisdn = \"+33612345678\"\ncode = \"123456\"\n";
         let err = StageTable::parse(&prod).unwrap_err();
         assert!(err.0.contains("not allowed in production"), "{err}");
+        let mirror = prod.replace("stage = \"production\"", "stage = \"real-stage\"");
+        let err = StageTable::parse(&mirror).unwrap_err();
+        assert!(err.0.contains("not allowed in real-stage"), "{err}");
         let dev =
             MINIMAL.to_owned() + "[[test_numbers]]\nmsisdn = \"+33612345678\"\ncode = \"123456\"\n";
         let t = StageTable::parse(&dev).unwrap();

@@ -1,9 +1,92 @@
 //! Phone numbers (MSISDN), parsed with libphonenumber's metadata to E.164.
+//!
+//! Two metadata sets: the territories the stage tables serve (`shared/data/phone-metadata.xml`,
+//! written by `infra/numbering/subset.py`), which loads in about a millisecond, and the
+//! phonenumber crate's whole world, which costs tens of milliseconds to build and would
+//! otherwise land on the first request of every Lambda cold start. A number the small set
+//! accepts is accepted with the same answer the whole world gives (its territory is in the
+//! set); any other goes to the whole world, built only then, so every answer stays exact.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{LazyLock, OnceLock};
 
-use phonenumber::Type;
-use phonenumber::metadata::DATABASE;
+use phonenumber::metadata::{DATABASE, Database};
+use phonenumber::{PhoneNumber, Type};
+
+/// The served territories' metadata (and the main territory of each of their calling codes),
+/// split by calling code: a number's own code is all it needs, so a cold start on a stage that
+/// serves the USA builds the two territories of +1 (about a millisecond), not the fourteen.
+static SERVED: LazyLock<ServedCodes> =
+    LazyLock::new(|| ServedCodes::split(include_str!("../../data/phone-metadata.xml")));
+
+struct ServedCodes {
+    /// Calling code → its territories' metadata, built when a number of that code first comes.
+    by_code: HashMap<&'static str, (String, OnceLock<Database>)>,
+}
+
+impl ServedCodes {
+    /// Splits the vendored file (one `<territory …>` element per served territory) by code.
+    fn split(xml: &'static str) -> Self {
+        let open = xml
+            .find("<territories>")
+            .expect("vendored metadata has <territories>");
+        let close = xml.rfind("</territories>").expect("and </territories>");
+        let (head, tail) = (&xml[..open], &xml[close + "</territories>".len()..]);
+        let mut parts: HashMap<&'static str, Vec<&'static str>> = HashMap::new();
+        let mut rest = &xml[open..close];
+        while let Some(start) = rest.find("<territory ") {
+            let len = rest[start..]
+                .find("</territory>")
+                .expect("territories are closed")
+                + "</territory>".len();
+            let territory = &rest[start..start + len];
+            let code = attribute(territory, "countryCode").expect("territories have a code");
+            parts.entry(code).or_default().push(territory);
+            rest = &rest[start + len..];
+        }
+        let by_code = parts
+            .into_iter()
+            .map(|(code, territories)| {
+                let xml = format!(
+                    "{head}<territories>{}</territories>{tail}",
+                    territories.concat()
+                );
+                (code, (xml, OnceLock::new()))
+            })
+            .collect();
+        ServedCodes { by_code }
+    }
+
+    /// The metadata of the served calling code `international` starts with, if any (calling
+    /// codes are prefix-free: at most one of its first three digits' prefixes is a code).
+    fn for_number(&self, international: &str) -> Option<&Database> {
+        let digits = international.strip_prefix('+')?;
+        (1..=3.min(digits.len())).find_map(|n| {
+            let (xml, db) = self.by_code.get(&digits[..n])?;
+            Some(
+                db.get_or_init(|| {
+                    Database::parse(xml).expect("the vendored phone metadata parses")
+                }),
+            )
+        })
+    }
+
+    #[cfg(test)]
+    fn holds(&self, region: &str) -> bool {
+        self.by_code
+            .values()
+            .any(|(xml, _)| xml.contains(&format!("id=\"{region}\"")))
+    }
+}
+
+/// The value of `name="…"` in an element's opening tag.
+fn attribute<'a>(element: &'a str, name: &str) -> Option<&'a str> {
+    let tag = &element[..element.find('>')?];
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let len = tag[start..].find('"')?;
+    Some(&tag[start..start + len])
+}
 
 /// Longest input we hand to the parser (libphonenumber itself caps at 250; numbers are ≤ 16).
 const MAX_INPUT_LEN: usize = 32;
@@ -43,23 +126,20 @@ impl Msisdn {
         }
         // The separators carry nothing in an international number, and libphonenumber misreads
         // some placements (`+336-40-00-00-00` was refused while `+33 6 40 00 00 00` was not).
-        let compact: String = trimmed.chars().filter(char::is_ascii_digit).collect();
-        let number =
-            phonenumber::parse(None, format!("+{compact}")).map_err(|_| MsisdnError::Invalid)?;
-        if !number.is_valid() {
-            return Err(MsisdnError::Invalid);
+        let international = format!(
+            "+{}",
+            trimmed
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+        );
+        let served = SERVED.for_number(&international);
+        match served.and_then(|db| valid_in(db, &international)) {
+            Some(found) => found.into_msisdn(),
+            None => valid_in(&DATABASE, &international)
+                .ok_or(MsisdnError::Invalid)?
+                .into_msisdn(),
         }
-        match number.number_type(&DATABASE) {
-            Type::Mobile | Type::FixedLineOrMobile => {}
-            other => return Err(MsisdnError::NotMobile(type_name(other))),
-        }
-        let region = number
-            .country()
-            .id()
-            .map(|id| id.as_ref().to_owned())
-            .ok_or(MsisdnError::Invalid)?;
-        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
-        Ok(Msisdn { e164, region })
     }
 
     /// `+33612345678`.
@@ -81,6 +161,41 @@ impl Msisdn {
     pub fn prefix(&self) -> &str {
         &self.e164[..self.e164.len().saturating_sub(4)]
     }
+}
+
+/// A number valid in one metadata set, with what that set says of it.
+struct Found {
+    e164: String,
+    region: String,
+    kind: Type,
+}
+
+impl Found {
+    fn into_msisdn(self) -> Result<Msisdn, MsisdnError> {
+        match self.kind {
+            Type::Mobile | Type::FixedLineOrMobile => Ok(Msisdn {
+                e164: self.e164,
+                region: self.region,
+            }),
+            other => Err(MsisdnError::NotMobile(type_name(other))),
+        }
+    }
+}
+
+/// The number as `db` reads it, if `db` holds a territory it is valid in.
+fn valid_in(db: &Database, international: &str) -> Option<Found> {
+    let number: PhoneNumber = phonenumber::parse_with(db, None, international).ok()?;
+    if !number.is_valid_with(db) {
+        return None;
+    }
+    Some(Found {
+        region: number.metadata(db)?.id().to_owned(),
+        kind: number.number_type(db),
+        e164: number
+            .format_with(db)
+            .mode(phonenumber::Mode::E164)
+            .to_string(),
+    })
 }
 
 fn type_name(t: Type) -> &'static str {
@@ -157,6 +272,64 @@ mod tests {
             Msisdn::parse("+33800123456"),
             Err(MsisdnError::NotMobile("toll-free"))
         );
+    }
+
+    #[test]
+    fn the_served_set_covers_every_region_a_stage_lists() {
+        for name in crate::config::StageTable::known_stages() {
+            let table = crate::config::StageTable::load(name).unwrap();
+            for country in &table.countries {
+                for region in &country.regions {
+                    assert!(
+                        SERVED.holds(region),
+                        "stage {}: region {region} has no metadata in shared/data/phone-metadata.xml; \
+                         run infra/numbering/subset.py",
+                        table.stage
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_outside_the_served_set_get_the_whole_worlds_answer() {
+        // Italy and Japan are in no stage table: the whole-world metadata judges them.
+        assert!(!SERVED.holds("IT") && SERVED.holds("US"));
+        assert_eq!(Msisdn::parse("+39 312 345 6789").unwrap().region(), "IT");
+        assert_eq!(
+            Msisdn::parse("+81 3 1234 5678"),
+            Err(MsisdnError::NotMobile("fixed-line"))
+        );
+        // A Dominican number shares +1 with the served US and CA: still read as what it is.
+        assert_eq!(Msisdn::parse("+1 809 234 5678").unwrap().region(), "DO");
+    }
+
+    /// Where the served set answers, it answers as the whole world does (same number, region
+    /// and type); where it does not, `parse` asks the whole world.
+    #[test]
+    fn the_served_set_answers_as_the_whole_world_does() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut answered = 0;
+        for _ in 0..3000 {
+            let code = [
+                "1", "33", "34", "44", "49", "262", "590", "594", "596", "508",
+            ][rng.gen_range(0..10)];
+            let len = rng.gen_range(6..=11);
+            let national: String = (0..len).map(|_| rng.gen_range(0..10).to_string()).collect();
+            let number = format!("+{code}{national}");
+            let db = SERVED.for_number(&number).expect("a served code");
+            if let Some(served) = valid_in(db, &number) {
+                let world = valid_in(&DATABASE, &number).expect("valid in the whole world too");
+                assert_eq!(
+                    (&served.e164, &served.region, served.kind),
+                    (&world.e164, &world.region, world.kind),
+                    "{number}"
+                );
+                answered += 1;
+            }
+        }
+        assert!(answered > 300, "only {answered} random numbers were valid");
     }
 
     #[test]

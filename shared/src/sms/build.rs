@@ -12,12 +12,9 @@ use super::{
     Failover, FakeGateway, NexmoSender, OutboundSms, Outbox, SmsError, SmsSender, StoreMailbox,
 };
 use crate::clock::Clock;
-use crate::config::{ConfigError, ServiceSecrets, Settings};
+use crate::config::{ConfigError, ServiceSecrets, Settings, StageTable};
 use crate::runtime::Host;
 use crate::store::Store;
-
-/// Stages whose SMS reach real phones: the fake gateway is refused there.
-const REAL_STAGES: [&str; 2] = ["production", "real-stage"];
 
 /// Longest per-attempt timeout: a send may make several attempts inside one API call.
 const MAX_TIMEOUT_MS: u64 = 10_000;
@@ -145,7 +142,7 @@ pub async fn sms_setup(
                 "SMS providers {providers:?}: outbox (the fake gateway) cannot be mixed with real providers"
             )));
         }
-        if REAL_STAGES.contains(&stage) {
+        if settings.stage.is_real() {
             return Err(ConfigError::new(format!(
                 "stage {stage} sends real SMS: the fake gateway (outbox) is not allowed there"
             )));
@@ -218,8 +215,9 @@ pub async fn sms_setup(
 pub fn inbound_verifier(
     secrets: &ServiceSecrets,
     host: Host,
-    window_secs: i64,
+    stage: &StageTable,
 ) -> Result<Arc<dyn InboundVerifier>, ConfigError> {
+    let window_secs = stage.limits.inbound_timestamp_window_secs;
     let nexmo = &secrets.nexmo;
     if nexmo.signature_secret.is_empty() {
         return match host {
@@ -237,6 +235,18 @@ pub fn inbound_verifier(
     }
     let signer = NexmoSigner::new(&nexmo.signature_secret, &nexmo.signature_method)
         .map_err(|e| ConfigError::new(format!("secret nexmo.signatureMethod: {e}")))?;
+    if stage.is_real() && !signer.method().is_strong() {
+        return Err(ConfigError::new(format!(
+            "stage {}: nexmo.signatureMethod {:?} is refused on a real stage; only sha256 or sha512 \
+             (HMAC) signatures are accepted there. Choose one in the Nexmo dashboard and set it in the secret",
+            stage.stage,
+            if nexmo.signature_method.is_empty() {
+                "md5hash"
+            } else {
+                nexmo.signature_method.as_str()
+            }
+        )));
+    }
     tracing::info!(method = ?signer.method(), window_secs, "inbound SMS callbacks are signature-checked");
     Ok(Arc::new(NexmoSignature::new(signer, window_secs)))
 }

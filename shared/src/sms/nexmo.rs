@@ -2,7 +2,8 @@
 //! that could end up in a log), and the answer read for what it says — unlike the original,
 //! which counted an HTTP error or a non-JSON answer as a success.
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -14,7 +15,16 @@ pub struct NexmoSender {
     url: String,
     api_key: String,
     api_secret: String,
+    /// The heartbeat's last account check: when, and what it said.
+    checked: Mutex<Option<(Instant, Result<(), SmsError>)>>,
 }
+
+/// The account check's own timeout: a heartbeat must answer quickly.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a check's answer is reused: heartbeats come every few seconds, and each would
+/// otherwise be an API call. A failure is retried sooner, so recovery shows quickly.
+const CHECK_CACHE: Duration = Duration::from_secs(60);
+const FAILED_CHECK_CACHE: Duration = Duration::from_secs(10);
 
 /// `{"message-count":"1","messages":[{"status":"0", …}]}`: one entry per SMS part.
 #[derive(Deserialize)]
@@ -56,7 +66,45 @@ impl NexmoSender {
             url: url.to_owned(),
             api_key: api_key.to_owned(),
             api_secret: api_secret.to_owned(),
+            checked: Mutex::new(None),
         })
+    }
+
+    /// The account API next to the SMS endpoint (`…/sms/json` → `…/account/get-balance`).
+    fn balance_url(&self) -> String {
+        let base = self.url.strip_suffix("/sms/json").unwrap_or(&self.url);
+        format!("{}/account/get-balance", base.trim_end_matches('/'))
+    }
+
+    /// One account call: proves Nexmo answers and takes these credentials (sends nothing).
+    async fn check_account(&self) -> Result<(), SmsError> {
+        let response = self
+            .http
+            .get(self.balance_url())
+            // Basic auth in a header, as Vonage documents for this API: never in the URL.
+            .basic_auth(&self.api_key, Some(&self.api_secret))
+            .timeout(CHECK_TIMEOUT)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(SmsError::Rejected(format!(
+                "account check: HTTP {}",
+                status.as_u16()
+            )));
+        }
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .map_err(|_| SmsError::Rejected("account check: not Nexmo's JSON".into()))?;
+        if body.get("value").is_some_and(serde_json::Value::is_number) {
+            Ok(())
+        } else {
+            Err(SmsError::Rejected(
+                "account check: no balance in the answer".into(),
+            ))
+        }
     }
 }
 
@@ -121,9 +169,27 @@ impl SmsSender for NexmoSender {
         }
     }
 
-    /// Sends nothing: the credentials are checked at start-up; Nexmo has no free ping.
+    /// Nexmo's account balance (free, sends nothing), answered from a cache for a minute.
     async fn check(&self) -> Result<(), SmsError> {
-        Ok(())
+        if let Some((at, result)) = self
+            .checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            let ttl = if result.is_ok() {
+                CHECK_CACHE
+            } else {
+                FAILED_CHECK_CACHE
+            };
+            if at.elapsed() < ttl {
+                return result;
+            }
+        }
+        let result = self.check_account().await;
+        *self.checked.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Instant::now(), result.clone()));
+        result
     }
 }
 

@@ -19,6 +19,11 @@ use subtle::ConstantTimeEq;
 pub trait InboundVerifier: Send + Sync {
     /// `Err(reason)` refuses the callback (nothing is sent; the reason is logged).
     fn verify(&self, params: &BTreeMap<String, String>, now: i64) -> Result<(), String>;
+
+    /// Whether callbacks are signed (then each must name its `messageId`).
+    fn signs(&self) -> bool {
+        true
+    }
 }
 
 /// Accepts every callback: only for the local server without a configured signature secret
@@ -28,6 +33,10 @@ pub struct AcceptUnsigned;
 impl InboundVerifier for AcceptUnsigned {
     fn verify(&self, _: &BTreeMap<String, String>, _: i64) -> Result<(), String> {
         Ok(())
+    }
+
+    fn signs(&self) -> bool {
+        false
     }
 }
 
@@ -44,6 +53,12 @@ pub enum SignatureMethod {
 impl SignatureMethod {
     /// The dashboard's names: `md5hash` (also the default when empty), `md5`, `sha1`,
     /// `sha256`, `sha512`.
+    /// HMAC-SHA256 or HMAC-SHA512: the only methods real stages accept (MD5 and SHA-1 are not
+    /// collision-resistant, and `md5hash` is a bare hash of the string and the secret).
+    pub fn is_strong(self) -> bool {
+        matches!(self, Self::HmacSha256 | Self::HmacSha512)
+    }
+
     pub fn parse(name: &str) -> Result<Self, String> {
         match name.trim().to_ascii_lowercase().as_str() {
             "" | "md5hash" => Ok(Self::Md5Hash),

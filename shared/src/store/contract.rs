@@ -6,7 +6,10 @@
 
 use std::sync::Arc;
 
-use super::{BoundMsisdn, Consume, IssueOutcome, PendingCode, SessionRecord, Store, WrongTry};
+use super::{
+    BoundMsisdn, Charge, Consume, Delivery, IssueOutcome, Limit, PendingCode, SessionRecord, Store,
+    Window, WrongTry,
+};
 use crate::crypto::SessionKey;
 use crate::random::{OsRandomness, random_array};
 
@@ -67,6 +70,12 @@ pub async fn run_all(store: Arc<dyn Store>) {
     concurrent_right_codes_verify_once(store.clone()).await;
     concurrent_wrong_codes_count_exactly_the_limit(store.clone()).await;
     concurrent_numbers_one_wins(store.clone()).await;
+    sliding_limits_have_no_window_edges(store.as_ref()).await;
+    sliding_refunds_give_back_only_the_newest_event(store.as_ref()).await;
+    counts_refuse_past_their_max_until_they_expire(store.as_ref()).await;
+    deliveries_are_claimed_once_and_remembered(store.as_ref()).await;
+    concurrent_charges_succeed_exactly_max_times(store.clone()).await;
+    concurrent_claims_one_wins(store.clone()).await;
     assert_eq!(store.ping().await, Ok(()), "ping");
 }
 
@@ -391,4 +400,244 @@ async fn concurrent_numbers_one_wins(store: Arc<dyn Store>) {
     let winner = if a == IssueOutcome::Issued { "a" } else { "b" };
     assert_eq!(s.msisdn, Some(number(winner)), "the winner's number stays");
     assert_eq!(s.code.unwrap().mac, format!("c{winner}"), "and its code");
+}
+
+fn per_number() -> Limit {
+    Limit::Sliding(vec![
+        Window { max: 1, secs: 30 },
+        Window { max: 3, secs: 600 },
+    ])
+}
+
+fn refused(retry_after: i64, window: usize) -> Charge {
+    Charge::Refused {
+        window,
+        retry_after,
+    }
+}
+
+async fn sliding_limits_have_no_window_edges(store: &dyn Store) {
+    let key = fresh_name("rl");
+    let limit = per_number();
+    // Whatever the start, the second event waits exactly 30 s.
+    let start = NOW + 17;
+    assert_eq!(
+        store.charge(&key, &limit, start).await.unwrap(),
+        Charge::Charged
+    );
+    assert_eq!(
+        store.charge(&key, &limit, start + 1).await.unwrap(),
+        refused(29, 0),
+        "a refusal says when"
+    );
+    assert_eq!(
+        store.charge(&key, &limit, start + 29).await.unwrap(),
+        refused(1, 0)
+    );
+    assert_eq!(
+        store.charge(&key, &limit, start + 30).await.unwrap(),
+        Charge::Charged
+    );
+    assert_eq!(
+        store.charge(&key, &limit, start + 60).await.unwrap(),
+        Charge::Charged
+    );
+    // Three in 600 s: the fourth waits for the first to be 600 s old (the longer wait wins).
+    assert_eq!(
+        store.charge(&key, &limit, start + 90).await.unwrap(),
+        refused(510, 1)
+    );
+    assert_eq!(
+        store.charge(&key, &limit, start + 600).await.unwrap(),
+        Charge::Charged
+    );
+    let other = fresh_name("rl");
+    assert_eq!(
+        store.charge(&other, &limit, start + 601).await.unwrap(),
+        Charge::Charged,
+        "keys are independent"
+    );
+}
+
+async fn sliding_refunds_give_back_only_the_newest_event(store: &dyn Store) {
+    let key = fresh_name("rl");
+    let limit = per_number();
+    assert_eq!(
+        store.charge(&key, &limit, NOW).await.unwrap(),
+        Charge::Charged
+    );
+    store.refund(&key, &limit, NOW).await.unwrap();
+    assert_eq!(
+        store.charge(&key, &limit, NOW + 1).await.unwrap(),
+        Charge::Charged,
+        "given back: as if never charged"
+    );
+    assert_eq!(
+        store.charge(&key, &limit, NOW + 31).await.unwrap(),
+        Charge::Charged
+    );
+    // Not the newest: the charge at NOW + 1 stays.
+    store.refund(&key, &limit, NOW + 1).await.unwrap();
+    assert_eq!(
+        store.charge(&key, &limit, NOW + 62).await.unwrap(),
+        Charge::Charged
+    );
+    assert_eq!(
+        store.charge(&key, &limit, NOW + 93).await.unwrap(),
+        refused(508, 1),
+        "three in 600 s: NOW+1, +31, +62"
+    );
+    // A refund of the newest lets the window's count down again.
+    store.refund(&key, &limit, NOW + 62).await.unwrap();
+    assert_eq!(
+        store.charge(&key, &limit, NOW + 93).await.unwrap(),
+        Charge::Charged
+    );
+    store.refund(&fresh_name("rl"), &limit, NOW).await.unwrap();
+}
+
+async fn counts_refuse_past_their_max_until_they_expire(store: &dyn Store) {
+    let key = fresh_name("rl");
+    let limit = Limit::Count {
+        max: 3,
+        expires_at: NOW + 60,
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            store.charge(&key, &limit, NOW).await.unwrap(),
+            Charge::Charged
+        );
+    }
+    assert_eq!(
+        store.charge(&key, &limit, NOW + 10).await.unwrap(),
+        refused(50, 0)
+    );
+    store.refund(&key, &limit, NOW).await.unwrap();
+    assert_eq!(
+        store.charge(&key, &limit, NOW + 10).await.unwrap(),
+        Charge::Charged
+    );
+    assert_eq!(
+        store.charge(&key, &limit, NOW + 10).await.unwrap(),
+        refused(50, 0)
+    );
+    let later = Limit::Count {
+        max: 3,
+        expires_at: NOW + 120,
+    };
+    assert_eq!(
+        store.charge(&key, &later, NOW + 60).await.unwrap(),
+        Charge::Charged,
+        "an expired count starts again"
+    );
+    assert_eq!(
+        store.charge(&key, &later, NOW + 61).await.unwrap(),
+        Charge::Charged
+    );
+    assert_eq!(
+        store.charge(&key, &later, NOW + 61).await.unwrap(),
+        Charge::Charged
+    );
+    assert_eq!(
+        store.charge(&key, &later, NOW + 61).await.unwrap(),
+        refused(59, 0)
+    );
+    store.refund(&fresh_name("rl"), &limit, NOW).await.unwrap();
+}
+
+async fn deliveries_are_claimed_once_and_remembered(store: &dyn Store) {
+    let key = fresh_name("delivery");
+    assert_eq!(
+        store.claim_delivery(&key, NOW + 60, NOW).await.unwrap(),
+        Delivery::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_delivery(&key, NOW + 70, NOW + 10)
+            .await
+            .unwrap(),
+        Delivery::InFlight
+    );
+    assert_eq!(
+        store
+            .claim_delivery(&key, NOW + 120, NOW + 60)
+            .await
+            .unwrap(),
+        Delivery::Claimed,
+        "a lease that ran out (a crashed delivery) is taken over"
+    );
+    store.settle_delivery(&key, None).await.unwrap();
+    assert_eq!(
+        store
+            .claim_delivery(&key, NOW + 130, NOW + 70)
+            .await
+            .unwrap(),
+        Delivery::Claimed,
+        "released after a failure: the retry delivers"
+    );
+    store
+        .settle_delivery(&key, Some(NOW + 86_400))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_delivery(&key, NOW + 200, NOW + 140)
+            .await
+            .unwrap(),
+        Delivery::Done
+    );
+    assert_eq!(
+        store
+            .claim_delivery(&key, NOW + 86_460, NOW + 86_400)
+            .await
+            .unwrap(),
+        Delivery::Claimed,
+        "forgotten after its period"
+    );
+}
+
+async fn concurrent_charges_succeed_exactly_max_times(store: Arc<dyn Store>) {
+    let limits = [
+        Limit::Sliding(vec![Window { max: 7, secs: 600 }]),
+        Limit::Count {
+            max: 7,
+            expires_at: NOW + 600,
+        },
+    ];
+    for limit in limits {
+        let key = fresh_name("rl");
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let (store, key, limit) = (store.clone(), key.clone(), limit.clone());
+                tokio::spawn(async move { store.charge(&key, &limit, NOW).await.unwrap() })
+            })
+            .collect();
+        let mut charged = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Charge::Charged => charged += 1,
+                Charge::Refused { retry_after, .. } => assert_eq!(retry_after, 600),
+            }
+        }
+        assert_eq!(charged, 7, "40 concurrent charges against {limit:?}");
+    }
+}
+
+async fn concurrent_claims_one_wins(store: Arc<dyn Store>) {
+    let key = fresh_name("delivery");
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (store, key) = (store.clone(), key.clone());
+            tokio::spawn(async move { store.claim_delivery(&key, NOW + 60, NOW).await.unwrap() })
+        })
+        .collect();
+    let mut claimed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Delivery::Claimed => claimed += 1,
+            Delivery::InFlight => {}
+            Delivery::Done => panic!("nothing was delivered"),
+        }
+    }
+    assert_eq!(claimed, 1, "20 concurrent claims of one delivery");
 }

@@ -9,10 +9,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 
+use std::collections::VecDeque;
+
 use self::expiring::{Expires, ExpiringMap, Full};
+use super::SlidingLog;
 use super::{
-    BoundMsisdn, Consume, IssueOutcome, PendingCode, SessionRecord, Store, StoreError, StoreResult,
-    WrongTry,
+    BoundMsisdn, Charge, Consume, Delivery, IssueOutcome, Limit, PendingCode, SessionRecord, Store,
+    StoreError, StoreResult, WrongTry,
 };
 use crate::crypto::SessionKey;
 
@@ -53,11 +56,40 @@ pub struct MemoryStore {
     mailboxes: ExpiringMap<Mailbox>,
     /// When set, every call fails as an unreachable store would (heartbeat and 503 tests).
     broken: AtomicBool,
+    /// Sliding limits: their newest event times, newest first.
+    logs: ExpiringMap<EventLog>,
+    /// Count limits (a window named by the key, or a budget for a record's life).
+    counts: ExpiringMap<Counter>,
+    /// Inbound deliveries: in flight (leased) or done.
+    deliveries: ExpiringMap<DeliveryMark>,
 }
 
 impl Default for MemoryStore {
     fn default() -> Self {
         Self::with_capacity(DEFAULT_CAPACITY)
+    }
+}
+
+/// A sliding limit's newest event times, newest first.
+struct EventLog {
+    newest_first: VecDeque<i64>,
+    expires_at: i64,
+}
+
+impl Expires for EventLog {
+    fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+}
+
+struct DeliveryMark {
+    done: bool,
+    expires_at: i64,
+}
+
+impl Expires for DeliveryMark {
+    fn expires_at(&self) -> i64 {
+        self.expires_at
     }
 }
 
@@ -74,6 +106,9 @@ impl MemoryStore {
             counters: ExpiringMap::new(capacity),
             mailboxes: ExpiringMap::new(capacity),
             broken: AtomicBool::new(false),
+            logs: ExpiringMap::new(capacity),
+            counts: ExpiringMap::new(capacity),
+            deliveries: ExpiringMap::new(capacity),
         }
     }
 
@@ -90,17 +125,23 @@ impl MemoryStore {
         self.sessions.sweep(now);
         self.counters.sweep(now);
         self.mailboxes.sweep(now);
+        self.logs.sweep(now);
+        self.counts.sweep(now);
+        self.deliveries.sweep(now);
         if before - self.records_held() >= RELEASE_AFTER {
             release_free_memory();
         }
     }
 
-    /// Records held, expired ones not yet collected included (sessions, counters, mailboxes).
+    /// Records held, expired ones not yet collected included (every table).
     pub fn records_held(&self) -> usize {
         [
             self.sessions.footprint(),
             self.counters.footprint(),
             self.mailboxes.footprint(),
+            self.logs.footprint(),
+            self.counts.footprint(),
+            self.deliveries.footprint(),
         ]
         .iter()
         .map(|(entries, queued)| entries + queued)
@@ -288,6 +329,100 @@ impl Store for MemoryStore {
         Ok(self.counters.read(key, now, |c| c.map_or(0, |c| c.value)))
     }
 
+    async fn charge(&self, key: &str, limit: &Limit, now: i64) -> StoreResult<Charge> {
+        self.check()?;
+        match limit {
+            Limit::Sliding(windows) => self.logs.update(key, Some(now), |slot| {
+                let log = slot.get_or_insert_with(|| EventLog {
+                    newest_first: VecDeque::new(),
+                    expires_at: now,
+                });
+                let stamps: Vec<i64> = log.newest_first.iter().copied().collect();
+                if let Some(refused) = SlidingLog::judge(&stamps, windows, now) {
+                    return refused;
+                }
+                log.newest_first.push_front(now);
+                log.newest_first.truncate(Limit::log_len(windows));
+                log.expires_at = limit.expires_at(now);
+                Charge::Charged
+            }),
+            Limit::Count { max, expires_at } => self.counts.update(key, Some(now), |slot| {
+                // An absent or expired count starts again from zero with the new expiry.
+                let count = slot.get_or_insert(Counter {
+                    value: 0,
+                    expires_at: *expires_at,
+                });
+                if count.value >= *max {
+                    return Charge::Refused {
+                        window: 0,
+                        retry_after: count.expires_at - now,
+                    };
+                }
+                count.value += 1;
+                Charge::Charged
+            }),
+        }
+        .map_err(full)
+    }
+
+    async fn refund(&self, key: &str, limit: &Limit, charged_at: i64) -> StoreResult<()> {
+        self.check()?;
+        match limit {
+            // Only while the charge is still the newest event (else the charge stays: strict).
+            Limit::Sliding(_) => self.logs.update(key, None, |slot| {
+                if let Some(log) = slot
+                    && log.newest_first.front() == Some(&charged_at)
+                {
+                    log.newest_first.pop_front();
+                }
+            }),
+            Limit::Count { .. } => self.counts.update(key, None, |slot| {
+                if let Some(count) = slot
+                    && count.expires_at > charged_at
+                {
+                    count.value = count.value.saturating_sub(1);
+                }
+            }),
+        }
+        .map_err(full)
+    }
+
+    async fn claim_delivery(&self, key: &str, lease_until: i64, now: i64) -> StoreResult<Delivery> {
+        self.check()?;
+        self.deliveries
+            .update(key, Some(now), |slot| match slot {
+                Some(mark) if mark.done => Delivery::Done,
+                Some(_) => Delivery::InFlight,
+                None => {
+                    *slot = Some(DeliveryMark {
+                        done: false,
+                        expires_at: lease_until,
+                    });
+                    Delivery::Claimed
+                }
+            })
+            .map_err(full)
+    }
+
+    async fn settle_delivery(&self, key: &str, done_until: Option<i64>) -> StoreResult<()> {
+        self.check()?;
+        match done_until {
+            Some(expires_at) => self
+                .deliveries
+                .update(key, None, |slot| {
+                    *slot = Some(DeliveryMark {
+                        done: true,
+                        expires_at,
+                    });
+                })
+                .map_err(full),
+            None => {
+                self.deliveries.remove(key);
+                Ok(())
+            }
+        }
+    }
+
     async fn append_message(&self, to: &str, message: &str, expires_at: i64) -> StoreResult<()> {
         self.check()?;
         self.mailboxes
@@ -388,47 +523,5 @@ mod sweep_tests {
             }
         }
         assert!(refused >= 1000 - 64, "{refused} refused");
-    }
-
-    /// The process's resident memory (Linux), in KiB.
-    fn rss_kib() -> usize {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-
-    /// A local server at load holds ~100k nonces, counters and sessions; once their TTLs have
-    /// passed (the injected clock moves), the memory they took comes back.
-    #[test]
-    fn memory_returns_to_its_baseline_after_the_longest_ttl() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let store = MemoryStore::new();
-            let now = 1_000_000;
-            let baseline = rss_kib();
-            for i in 0..200_000 {
-                let key = SessionKey::from_stored(format!("{i:064x}"));
-                store.put_session(&key, &session(now + 600)).await.unwrap();
-                store
-                    .insert_once(&format!("nonce#{i:064x}#abcdef"), now + 61, now)
-                    .await
-                    .unwrap();
-            }
-            let peak = rss_kib();
-            assert!(
-                peak > baseline + 50_000,
-                "{baseline} → {peak} KiB: the records took memory"
-            );
-            store.sweep(now + 601);
-            assert_eq!(store.records_held(), 0);
-            let after = rss_kib();
-            let grown = peak - baseline;
-            assert!(
-                after < baseline + grown / 10,
-                "RSS {baseline} KiB before, {peak} at the peak, {after} after the TTLs"
-            );
-        });
     }
 }

@@ -10,9 +10,11 @@
 /// The contract every store meets; the DynamoDB adapter's tests run it too.
 #[cfg(any(test, feature = "testkit"))]
 pub mod contract;
+mod limits;
 mod memory;
 
-pub use memory::MemoryStore;
+pub use limits::{Charge, Delivery, Limit, MAX_LOG, SlidingLog, Window};
+pub use memory::{DEFAULT_CAPACITY, MemoryStore};
 
 use async_trait::async_trait;
 
@@ -149,6 +151,23 @@ pub trait Store: Send + Sync {
 
     /// The counter's value (0 if absent or expired).
     async fn counter(&self, key: &str, now: i64) -> StoreResult<u64>;
+
+    /// Atomically: charges one event to the limit `key` if it has room at `now`, or refuses
+    /// and charges nothing (one conditional write; never a read then a write).
+    async fn charge(&self, key: &str, limit: &Limit, now: i64) -> StoreResult<Charge>;
+
+    /// Gives back one event charged at `charged_at` (a send that was not made after all). A
+    /// sliding limit gives it back only while it is still the key's newest event (otherwise
+    /// the charge stays: the error is on the strict side).
+    async fn refund(&self, key: &str, limit: &Limit, charged_at: i64) -> StoreResult<()>;
+
+    /// Atomically claims the delivery `key` until `lease_until`, unless another call holds it
+    /// (unexpired) or it is done.
+    async fn claim_delivery(&self, key: &str, lease_until: i64, now: i64) -> StoreResult<Delivery>;
+
+    /// Ends a claim: `Some(until)` marks the delivery done (remembered until then); `None`
+    /// releases it so that a retry can deliver it.
+    async fn settle_delivery(&self, key: &str, done_until: Option<i64>) -> StoreResult<()>;
 
     /// The fake gateway's mailbox (load-stage, where Lambda instances share nothing but the
     /// store): appends one message (JSON) for the destination `to` (digits, no `+`).

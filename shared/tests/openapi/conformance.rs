@@ -703,7 +703,7 @@ async fn dependencies_down(r: &Recorder) {
 
 fn strict_limits(settings: &mut Settings) {
     settings.stage.limits.requests_per_ip_per_minute = 1;
-    settings.stage.limits.wrong_tries_per_number_per_day = 1;
+    settings.stage.limits.wrong_tries_per_number_per_client = 1;
     settings.fake_sms_token = Some(BearerToken::new("reader-token"));
 }
 
@@ -767,6 +767,7 @@ async fn signed_webhook(r: &Recorder) {
     let signer = NexmoSigner::new("webhook-secret", "sha256").unwrap();
     let mut params = vec![
         ("msisdn", "33612345678"),
+        ("messageId", "0B0000000CF0"),
         ("text", "hello"),
         ("timestamp", now.as_str()),
     ];

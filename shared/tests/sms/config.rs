@@ -6,7 +6,7 @@ use mobileid::random::OsRandomness;
 
 use mobileid::sms::build::Providers;
 
-use crate::support::{lambda_services, lambda_services_linking, signing_secrets};
+use crate::support::{lambda_services, lambda_services_linking, settings, signing_secrets};
 
 fn with_nexmo(mut secrets: ServiceSecrets) -> ServiceSecrets {
     secrets.nexmo.api_key = "key".into();
@@ -41,6 +41,8 @@ async fn a_lambda_refuses_to_start_with_a_bad_sms_configuration() {
         (
             &[
                 ("MOBILEID_STAGE", "production"),
+                ("MOBILEID_SENDER_NANP_MT", "+12025550300"),
+                ("MOBILEID_SENDER_NANP_MO", "+12025550301"),
                 ("MOBILEID_SMS_PROVIDERS", "outbox"),
             ],
             "not allowed there",
@@ -102,4 +104,103 @@ async fn a_function_that_links_no_provider_sends_nothing() {
         .unwrap();
     assert_eq!(state.sms.name(), "none");
     assert!(state.sms.check().await.is_ok());
+}
+
+/// The operator's senders of a real stage (the stage files name them `$MOBILEID_SENDER_NANP_*`).
+const REAL_SENDERS: [(&str, &str); 2] = [
+    ("MOBILEID_SENDER_NANP_MT", "+12025550300"),
+    ("MOBILEID_SENDER_NANP_MO", "+12025550301"),
+];
+
+#[tokio::test]
+async fn real_stages_accept_only_hmac_sha256_or_sha512_webhook_signatures() {
+    for stage in ["production", "real-stage"] {
+        for weak in ["md5hash", "", "md5", "sha1"] {
+            let mut vars = vec![
+                ("MOBILEID_STAGE", stage),
+                ("MOBILEID_SMS_PROVIDERS", "nexmo"),
+            ];
+            vars.extend(REAL_SENDERS);
+            let err = refusal(&vars, &with_nexmo(signing_secrets("sig-secret", weak))).await;
+            assert!(
+                err.contains("only sha256 or sha512") && err.contains(stage),
+                "{stage} {weak:?}: {err}"
+            );
+        }
+        for strong in ["sha256", "sha512"] {
+            let mut vars = vec![
+                ("MOBILEID_STAGE", stage),
+                ("MOBILEID_SMS_PROVIDERS", "nexmo"),
+            ];
+            vars.extend(REAL_SENDERS);
+            let secrets = with_nexmo(signing_secrets("sig-secret", strong));
+            assert!(
+                lambda_services(&vars, &secrets, &ManualClock::starting_now())
+                    .await
+                    .is_ok(),
+                "{stage} {strong}"
+            );
+        }
+    }
+    // Other stages keep Nexmo's default.
+    let secrets = with_nexmo(signing_secrets("sig-secret", "md5hash"));
+    assert!(
+        lambda_services(
+            &[("MOBILEID_SMS_PROVIDERS", "nexmo")],
+            &secrets,
+            &ManualClock::starting_now()
+        )
+        .await
+        .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn a_real_stage_without_the_operators_senders_does_not_load() {
+    for stage in ["production", "real-stage"] {
+        let vars = |name: &str| match name {
+            "MOBILEID_STAGE" => Some(stage.to_owned()),
+            _ => None,
+        };
+        let err = mobileid::config::Settings::from_vars(vars)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("MOBILEID_SENDER_NANP_MT"), "{stage}: {err}");
+        let fictional = |name: &str| match name {
+            "MOBILEID_STAGE" => Some(stage.to_owned()),
+            "MOBILEID_SENDER_NANP_MT" | "MOBILEID_SENDER_NANP_MO" => Some("+12025550180".into()),
+            _ => None,
+        };
+        let err = mobileid::config::Settings::from_vars(fictional)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("reserved for fiction"), "{stage}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_lambda_does_not_start_on_the_memory_store() {
+    use mobileid::runtime::{Host, Overrides, build_services};
+    let secrets = signing_secrets("sig-secret", "sha256");
+    for vars in [
+        &[][..],
+        &[("MOBILEID_STORE", "memory")][..],
+        &[
+            ("MOBILEID_STORE", "memory"),
+            ("MOBILEID_STAGE", "load-stage"),
+        ][..],
+        &[
+            ("MOBILEID_STAGE", "production"),
+            ("MOBILEID_STORE", "memory"),
+            REAL_SENDERS[0],
+            REAL_SENDERS[1],
+        ][..],
+    ] {
+        let err = build_services(settings(vars), &secrets, Host::Lambda, Overrides::default())
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{vars:?} started"))
+            .to_string();
+        assert!(err.contains("MOBILEID_STORE=dynamodb"), "{vars:?}: {err}");
+    }
 }

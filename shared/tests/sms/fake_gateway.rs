@@ -214,4 +214,9 @@ async fn a_lambda_without_a_token_or_with_real_sms_serves_no_read_endpoint() {
         ))
         .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
+    // Not even a 401 that tells a caller a fake gateway could be here: the routes do not exist.
+    for path in ["/receive?to=33612345678", "/__sms__/receive?to=33612345678"] {
+        let res = inbound.call(get(path, &[])).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{path}: {}", res.json());
+    }
 }

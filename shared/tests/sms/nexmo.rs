@@ -142,15 +142,98 @@ async fn a_server_that_is_not_there_is_unreachable() {
 }
 
 #[tokio::test]
-async fn the_health_check_sends_nothing_and_credentials_are_required() {
+async fn the_health_check_sends_no_sms_and_credentials_are_required() {
+    // A server that answers every call as a successful SMS: the check asks for a balance, so
+    // this answer (not Nexmo's account JSON) fails it, and no SMS form was posted.
     let server = FormServer::start(Reply::nexmo_ok()).await;
-    assert_eq!(
-        nexmo(&server.url, Duration::from_secs(2)).check().await,
-        Ok(())
+    assert!(
+        nexmo(&server.url, Duration::from_secs(2))
+            .check()
+            .await
+            .is_err()
     );
-    assert!(server.received().is_empty());
+    assert!(
+        server.received().iter().all(|form| form.is_empty()),
+        "no SMS form: {:?}",
+        server.received()
+    );
     let err = NexmoSender::new(&server.url, "", "secret", Duration::from_secs(1))
         .err()
         .expect("refused");
     assert!(err.contains("nexmo.apiKey"), "{err}");
+}
+
+/// A server that answers the account API and counts the calls (method, path, authorization).
+async fn account_server(
+    status: u16,
+    body: &'static str,
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>,
+) {
+    use axum::extract::Request;
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = calls.clone();
+    let app = axum::Router::new().fallback(move |req: Request| {
+        let seen = seen.clone();
+        async move {
+            let auth = req
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            let target = req.uri().to_string();
+            seen.lock()
+                .unwrap()
+                .push((req.method().to_string(), target, auth));
+            (
+                http::StatusCode::from_u16(status).unwrap(),
+                [("content-type", "application/json")],
+                body,
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/sms/json"), calls)
+}
+
+#[tokio::test]
+async fn the_heartbeat_check_asks_for_the_account_balance_once_a_minute() {
+    let (url, calls) = account_server(200, r#"{"value":10.28,"autoReload":false}"#).await;
+    let sender = nexmo(&url, Duration::from_secs(2));
+    assert_eq!(sender.check().await, Ok(()));
+    assert_eq!(sender.check().await, Ok(()), "from the cache");
+    let calls = calls.lock().unwrap().clone();
+    // base64("key-1:secret-1")
+    assert_eq!(
+        calls,
+        [(
+            "GET".to_owned(),
+            "/account/get-balance".to_owned(),
+            "Basic a2V5LTE6c2VjcmV0LTE=".to_owned()
+        )],
+        "one call, credentials in the header, none in the URL"
+    );
+}
+
+#[tokio::test]
+async fn the_heartbeat_check_fails_on_refused_credentials_or_a_dead_provider() {
+    let (url, _) = account_server(
+        401,
+        r#"{"error-code":"401","error-code-label":"authentication failed"}"#,
+    )
+    .await;
+    assert!(matches!(
+        nexmo(&url, Duration::from_secs(2)).check().await,
+        Err(SmsError::Rejected(_))
+    ));
+    let dead = nexmo(&dead_url().await, Duration::from_secs(2));
+    let started = Instant::now();
+    assert!(dead.check().await.is_err());
+    assert!(started.elapsed() < Duration::from_secs(3));
 }

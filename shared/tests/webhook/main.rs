@@ -8,5 +8,6 @@ mod support;
 mod callback;
 mod callbacks;
 mod flow;
+mod strict;
 mod timing;
 mod vectors;

@@ -4,9 +4,14 @@
 //! long code back. Every handled case answers 200 quickly (Nexmo retries anything else for
 //! 24 hours); only a failure on our side answers 503 so that the provider retries.
 //!
-//! A callback must come from the provider: the [`InboundVerifier`] checks its signature and
-//! freshness before anything is stored or sent (401/109 otherwise), and a `messageId` is acted
-//! on once, whatever the provider's retries.
+//! A callback must come from the provider: its parameter names are Nexmo's own
+//! (`[A-Za-z0-9-]`, else 400/107: Nexmo's signed string does not escape names, so a name with
+//! `=` or `&` could rebuild a signed string around other parameters), the [`InboundVerifier`]
+//! checks its signature and freshness (401/109 otherwise), and a signed callback must name its
+//! `messageId` (401/109). A message is delivered once: its `messageId` is claimed for the
+//! delivery (a short in-flight lease, then "done" for the de-duplication period) and its
+//! signature is remembered too. A retry that arrives while a delivery is in flight gets 503,
+//! so the provider retries again; a failed delivery releases both, so that retry delivers.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +28,7 @@ use crate::api::issue::{CodeRequest, IssueError, issue_and_send};
 use crate::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn};
 use crate::error::{ApiError, Errno};
 use crate::metrics::Webhook;
+use crate::store::Delivery;
 
 pub use crate::sms::signature::{AcceptUnsigned, InboundVerifier};
 
@@ -35,6 +41,10 @@ pub fn routes() -> axum::Router<AppState> {
 /// Inbound callbacks are kept at least this long to recognise Nexmo's retries (it retries
 /// for 24 h).
 const DEDUP_SECS: i64 = 2 * 86_400;
+
+/// How long a delivery may take before a retry can take it over (SMS attempts are bounded by
+/// a few seconds each; a crashed instance must not hold a message forever).
+const IN_FLIGHT_SECS: i64 = 60;
 
 /// How long a `messageId` is remembered: long enough that a replay whose timestamp is still
 /// inside the window (up to twice the window after the first delivery) is still recognised.
@@ -87,30 +97,81 @@ async fn handle(state: &AppState, req: Request) -> Result<(), Outcome> {
         return Err(Outcome::ProviderPing);
     };
     let now = state.clock.now_secs();
-    state.inbound_verifier.verify(&params, now).map_err(|why| {
+    let refuse = |why: String| {
         // Neither the sender nor the text: the reason and the provider's message id only.
         tracing::warn!(reason = %why, message_id = params.get("messageId").map(String::as_str), "inbound SMS refused");
-        state.metrics.webhook_refused(Webhook::InboundSms, "signature");
+        state
+            .metrics
+            .webhook_refused(Webhook::InboundSms, "signature");
         Outcome::Refused(
-            ApiError::new(StatusCode::UNAUTHORIZED, Errno::InvalidRequestSignature, "Invalid request signature.")
-                .with_info(why),
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                Errno::InvalidRequestSignature,
+                "Invalid request signature.",
+            )
+            .with_info(why),
         )
-    })?;
-    let dedup_key = params.get("messageId").map(|id| format!("inbound#{id}"));
-    if let Some(key) = &dedup_key {
-        let first = state
+    };
+    state
+        .inbound_verifier
+        .verify(&params, now)
+        .map_err(refuse)?;
+    let message_id = params.get("messageId");
+    if state.inbound_verifier.signs() && message_id.is_none() {
+        return Err(refuse("a signed callback must name its messageId".into()));
+    }
+    let Some(message_id) = message_id else {
+        // Unsigned callbacks (local server only) without an id: nothing to de-duplicate on.
+        return act(state, sender, &params).await;
+    };
+    let delivery = format!("delivery#{message_id}");
+    let failed = |e| Outcome::Failed(state.store_error(e));
+    match state
+        .store
+        .claim_delivery(&delivery, now + IN_FLIGHT_SECS, now)
+        .await
+        .map_err(failed)?
+    {
+        Delivery::Claimed => {}
+        Delivery::Done => return Err(Outcome::Ignored("duplicate messageId (provider retry)")),
+        Delivery::InFlight => {
+            return Err(Outcome::Failed(ApiError::backend(
+                state.limits().retry_after_secs,
+                "Service Unavailable: this message is being delivered; retry later.",
+            )));
+        }
+    }
+    // The same signed callback under another arrangement of its parameters is the same message.
+    let signature = params
+        .get("sig")
+        .map(|sig| format!("inbound-sig#{}", sig.to_ascii_lowercase()));
+    let mut result = Ok(());
+    if let Some(key) = &signature {
+        match state
             .store
             .insert_once(key, now + dedup_secs(state), now)
             .await
-            .map_err(|e| Outcome::Failed(state.store_error(e)))?;
-        if !first {
-            return Err(Outcome::Ignored("duplicate messageId (provider retry)"));
+        {
+            Ok(true) => {}
+            Ok(false) => result = Err(Outcome::Ignored("signature already seen (replay)")),
+            Err(e) => result = Err(failed(e)),
         }
     }
-    let result = act(state, sender, &params).await;
-    if let (Err(Outcome::Failed(_)), Some(key)) = (&result, &dedup_key) {
-        // Let the provider's retry be handled again.
-        let _ = state.store.forget(key).await;
+    if result.is_ok() {
+        result = act(state, sender, &params).await;
+    }
+    // Best effort: a lost write only makes the provider's retry wait for the lease.
+    if let Err(Outcome::Failed(_)) = &result {
+        // Let the provider's next retry deliver it.
+        let _ = state.store.settle_delivery(&delivery, None).await;
+        if let Some(key) = &signature {
+            let _ = state.store.forget(key).await;
+        }
+    } else {
+        let _ = state
+            .store
+            .settle_delivery(&delivery, Some(now + dedup_secs(state)))
+            .await;
     }
     result
 }
@@ -128,7 +189,7 @@ async fn act(
         .ok_or(Outcome::Ignored("text does not carry a Hawk id"))?;
     let session_key = state.ids.session_key(&hawk_id);
     let now = state.clock.now_secs();
-    state
+    let session = state
         .store
         .get_session(&session_key, now)
         .await
@@ -140,6 +201,9 @@ async fn act(
         network(state, params, &msisdn).ok_or(Outcome::Ignored("network not served"))?;
     let request = CodeRequest {
         session_key: &session_key,
+        session: &session,
+        // The provider calls, not the device: no per-address limit.
+        client_ip: None,
         hawk_id: &hawk_id,
         msisdn: &msisdn,
         kind: CodeKind::Long,
@@ -205,5 +269,19 @@ pub(super) async fn callback_params(
         }
     }
     params.remove("provider");
+    if let Some(name) = params.keys().find(|k| !is_nexmo_name(k)) {
+        let shown: String = name.chars().take(40).collect();
+        return Err(ApiError::invalid(
+            "Parameter names must be Nexmo's own: letters, digits and '-'.",
+        )
+        .with_info(format!("refused parameter name {shown:?}")));
+    }
     Ok(params)
+}
+
+/// Nexmo's parameter names (`msisdn`, `message-timestamp`, `api-key`…): letters, digits, `-`.
+fn is_nexmo_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }

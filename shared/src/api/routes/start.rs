@@ -140,18 +140,10 @@ async fn mt_verify_inner(state: &AppState, auth: &Authenticated) -> Result<(), A
     } else {
         CodeKind::Long
     };
-    let limiter = Limiter::new(state);
-    let test_number = state.settings.stage.test_code_for(&msisdn).is_some();
-    if !test_number {
-        limiter.client(auth.client_ip).await?;
-        if kind == CodeKind::Short {
-            limiter
-                .short_sends(&auth.session_key, auth.session.expires_at)
-                .await?;
-        }
-    }
     let request = CodeRequest {
         session_key: &auth.session_key,
+        session: &auth.session,
+        client_ip: auth.client_ip,
         hawk_id: &auth.hawk_id,
         msisdn: &msisdn,
         kind,

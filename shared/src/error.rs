@@ -164,6 +164,8 @@ impl IntoResponse for ApiError {
             retry_after: self.retry_after,
         };
         let mut response = (self.status, Json(body)).into_response();
+        // Read by the routers' refusal counter (metrics by errno), never sent.
+        response.extensions_mut().insert(self.errno);
         let headers = response.headers_mut();
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));

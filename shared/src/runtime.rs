@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::api::{AppState, InboundVerifier, Services};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigError, ServiceSecrets, Settings, StoreKind};
+use crate::metrics::{Discard, Metrics, MetricsSink, Stdout};
 use crate::random::{OsRandomness, Randomness};
 use crate::sms::build::Providers;
 use crate::sms::{self, SmsSender};
@@ -123,7 +124,13 @@ pub async fn build_services(
             (setup.sender, setup.fake_gateway)
         }
     };
+    let sink: Arc<dyn MetricsSink> = match host {
+        Host::Lambda => Arc::new(Stdout),
+        Host::Local => Arc::new(Discard),
+    };
+    let metrics = Metrics::new(&settings.stage.stage, sink, overrides.clock.clone());
     Ok(Arc::new(Services {
+        metrics,
         ids: secrets.keyed_ids()?,
         signer: secrets.signer()?,
         settings,

@@ -17,6 +17,7 @@ use crate::config::{ServiceSecrets, Settings};
 use crate::crypto::hawk_auth::{SignedRequest, client_authorization};
 use crate::crypto::{AuthKey, derive_credentials};
 use crate::domain::{HawkId, SessionToken};
+use crate::metrics::{Capture, Metrics};
 use crate::random::OsRandomness;
 use crate::runtime::{Host, Overrides, build_services};
 use crate::sms::{Outbox, SmsSender};
@@ -30,6 +31,8 @@ pub struct TestApp {
     pub router: Router,
     pub clock: ManualClock,
     pub outbox: Arc<Outbox>,
+    /// Every EMF line the service printed.
+    pub metrics: Arc<Capture>,
 }
 
 /// A response, read whole.
@@ -134,7 +137,9 @@ impl TestAppBuilder {
             adjust(&mut settings);
         }
         let clock = ManualClock::starting_now();
-        let outbox = Arc::new(Outbox::new(Arc::new(clock.clone())));
+        let outbox = Arc::new(
+            Outbox::new(Arc::new(clock.clone())).undeliverable(&settings.fake_sms_undeliverable),
+        );
         let overrides = Overrides {
             clock: Arc::new(clock.clone()),
             rng: Arc::new(OsRandomness),
@@ -149,14 +154,24 @@ impl TestAppBuilder {
         let mut state = build_services(settings, &secrets, Host::Local, overrides)
             .await
             .expect("test services build");
-        Arc::get_mut(&mut state).expect("fresh state").outbox = self
-            .fake_gateway
-            .then(|| outbox.clone() as Arc<dyn crate::sms::FakeGateway>);
+        let metrics = Arc::new(Capture::default());
+        {
+            let services = Arc::get_mut(&mut state).expect("fresh state");
+            services.outbox = self
+                .fake_gateway
+                .then(|| outbox.clone() as Arc<dyn crate::sms::FakeGateway>);
+            services.metrics = Metrics::new(
+                &services.settings.stage.stage,
+                metrics.clone(),
+                Arc::new(clock.clone()),
+            );
+        }
         TestApp {
             router: local_router(state.clone()),
             state,
             clock,
             outbox,
+            metrics,
         }
     }
 }
@@ -252,6 +267,16 @@ impl TestApp {
             .received(e164)
             .into_iter()
             .map(|m| m.text)
+            .collect()
+    }
+
+    /// The EMF lines printed so far, parsed, whose metric is `name`.
+    pub fn metric_lines(&self, name: &str) -> Vec<Value> {
+        self.metrics
+            .lines()
+            .iter()
+            .map(|l| serde_json::from_str::<Value>(l).expect("an EMF line is JSON"))
+            .filter(|v| v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] == name)
             .collect()
     }
 

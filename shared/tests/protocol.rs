@@ -95,8 +95,9 @@ async fn discover_says_what_is_wrong_with_its_parameters() {
         (json!({"mcc": "208", "mnc": "1"}), 400, 107),
         (json!({"mcc": "208", "msisdn": "0123456789"}), 400, 107),
         (json!({"mcc": "208", "msisdn": null}), 400, 107),
-        // A country this stage does not serve (the original offered it anyway).
-        (json!({"mcc": "555"}), 400, 107),
+        // A network this stage does not serve (the original offered it anyway): dev serves
+        // every country ("Others"), but not international networks (E.212 9xx).
+        (json!({"mcc": "901"}), 400, 107),
     ] {
         let res = post(&app, "/v1/msisdn/discover", body.clone()).await;
         assert_error(&res, status, errno);
@@ -515,10 +516,10 @@ async fn mt_verify_refuses_bad_numbers_with_errno_107() {
             "served country, but MCC mismatch is fine",
         ),
         (
-            json!({"msisdn": "+819012345678", "mcc": "208"}),
-            "country not served",
+            json!({"msisdn": "+883510012345", "mcc": "208"}),
+            "no country (international network)",
         ),
-        (json!({"msisdn": FR, "mcc": "555"}), "network not served"),
+        (json!({"msisdn": FR, "mcc": "901"}), "network not served"),
         (json!({"msisdn": FR, "mcc": "208", "mnc": 7}), "numeric mnc"),
         (json!({"msisdn": FR, "mcc": 208}), "numeric mcc"),
     ] {

@@ -21,6 +21,9 @@ use reqwest::Url;
 ///   mobileid-loadtest --base-url http://127.0.0.1:8080 --users 32 --duration 60s
 ///
 /// The exit code is 0 when every answer was the expected one, 1 otherwise.
+///
+/// `mobileid-loadtest compare BASELINE.json CANDIDATE.json` compares two --json summaries
+/// and exits 1 on a regression (`mobileid-loadtest compare --help` lists the rules).
 #[derive(Parser, Debug, Clone)]
 #[command(name = "mobileid-loadtest", version, verbatim_doc_comment)]
 pub struct Args {

@@ -4,6 +4,7 @@
 
 mod args;
 mod client;
+mod compare;
 mod flow;
 mod numbers;
 mod runner;
@@ -33,6 +34,10 @@ use stats::Summary;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // `compare` reads two summaries and runs nothing: its own arguments.
+    if std::env::args().nth(1).as_deref() == Some("compare") {
+        return compare::main(std::env::args().skip(1));
+    }
     let args = Args::parse();
     let plan = match args.plan() {
         Ok(plan) => plan,

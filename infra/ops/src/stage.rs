@@ -76,6 +76,24 @@ fn summary(t: &StageTable) -> String {
             t.daily_cap(c)
         );
     }
+    match &t.others {
+        Some(o) => {
+            let _ = writeln!(
+                w,
+                "  {:<16} every other country, through {} (daily SMS cap {} per country, {} in all)",
+                "Others",
+                o.sms_providers.join(", "),
+                o.daily_sms_cap,
+                o.daily_sms_cap_total
+            );
+        }
+        None => {
+            let _ = writeln!(
+                w,
+                "  (no catch-all: numbers of other countries are refused)"
+            );
+        }
+    }
     let _ = writeln!(
         w,
         "test numbers (fixed codes, never sent): {}",

@@ -191,7 +191,9 @@ fn es256_sign_ring_for_comparison(bencher: Bencher) {
     let jwk = FIXTURE.signer.public_jwk();
     let coordinate = |c: &str| URL_SAFE_NO_PAD.decode(jwk[c].as_str().unwrap()).unwrap();
     let public = [vec![4], coordinate("x"), coordinate("y")].concat();
-    let private = URL_SAFE_NO_PAD.decode(FIXTURE.signer.private_b64()).unwrap();
+    let private = URL_SAFE_NO_PAD
+        .decode(FIXTURE.signer.private_b64())
+        .unwrap();
     let rng = ring::rand::SystemRandom::new();
     let pair = EcdsaKeyPair::from_private_key_and_public_key(
         &ECDSA_P256_SHA256_FIXED_SIGNING,

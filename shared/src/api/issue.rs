@@ -12,10 +12,12 @@ use std::net::IpAddr;
 
 use super::AppState;
 use super::limits::{Charges, Limiter};
+use crate::config::Destination;
 use crate::crypto::{Sealed, SessionKey, seal};
 use crate::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn, VerificationCode};
 use crate::error::ApiError;
-use crate::sms::{OutboundSms, text};
+use crate::sms::receipts::{self, MessageId, SentRecord};
+use crate::sms::{OutboundSms, Sent, text};
 use crate::store::{BoundMsisdn, IssueOutcome, PendingCode, SessionRecord};
 
 pub struct CodeRequest<'a> {
@@ -47,25 +49,30 @@ impl From<ApiError> for IssueError {
     }
 }
 
-/// Refuses, before anything is stored or sent, a number or network the stage does not serve.
-pub fn screen(state: &AppState, msisdn: &Msisdn, mcc: &Mcc) -> Result<(), ApiError> {
+/// Refuses, before anything is stored or sent, a number or network the stage does not serve;
+/// else says where the number's SMS go (a listed country or the stage's catch-all).
+pub fn screen<'a>(
+    state: &'a AppState,
+    msisdn: &'a Msisdn,
+    mcc: &Mcc,
+) -> Result<Destination<'a>, ApiError> {
     let stage = &state.settings.stage;
-    if stage.country_of_number(msisdn).is_none() {
+    let Some(destination) = stage.destination(msisdn) else {
         return Err(ApiError::invalid(format!(
             "Numbers of region {} are not served by this service (country rule).",
             msisdn.region()
         )));
-    }
-    if stage.country_of_mcc(mcc).is_none() {
+    };
+    if !stage.serves_mcc(mcc) {
         return Err(ApiError::invalid(format!(
             "Networks of MCC {mcc} are not served by this service (country rule)."
         )));
     }
-    Ok(())
+    Ok(destination)
 }
 
 pub async fn issue_and_send(state: &AppState, req: CodeRequest<'_>) -> Result<(), IssueError> {
-    screen(state, req.msisdn, req.mcc)?;
+    let destination = screen(state, req.msisdn, req.mcc)?;
     let now = state.clock.now_secs();
     if req.session.expires_at <= now {
         return Err(IssueError::NoSession);
@@ -84,13 +91,23 @@ pub async fn issue_and_send(state: &AppState, req: CodeRequest<'_>) -> Result<()
     let charges = match test_code {
         Some(_) => Charges::default(),
         None => {
-            let country = stage.country_of_number(req.msisdn).expect("screened above");
-            Limiter::new(state)
-                .send(req.client_ip, req.session_key, req.msisdn, country)
-                .await?
+            let limiter = Limiter::new(state);
+            match destination {
+                Destination::Listed(country) => {
+                    limiter
+                        .send(req.client_ip, req.session_key, req.msisdn, country)
+                        .await?
+                }
+                Destination::Others { region, others } => {
+                    limiter
+                        .send_unlisted(req.client_ip, req.session_key, req.msisdn, region, others)
+                        .await?
+                }
+            }
         }
     };
-    let result = issue_charged(state, &req, test_code, number_mac, now).await;
+    let providers = destination.providers();
+    let result = issue_charged(state, &req, test_code, number_mac, now, providers).await;
     if result.is_err() {
         // Nothing was sent: nothing is owed.
         charges.refund(state).await;
@@ -105,6 +122,7 @@ async fn issue_charged(
     test_code: Option<&str>,
     number_mac: String,
     now: i64,
+    providers: &[String],
 ) -> Result<(), IssueError> {
     let stage = &state.settings.stage;
     let code = match test_code {
@@ -146,13 +164,20 @@ async fn issue_charged(
         to: req.msisdn.e164().to_owned(),
         text: text::code_text(&code, req.accept_language, text::Autofill::of_stage(stage)),
     };
-    match state.sms.send(&sms).await {
-        Ok(()) => {
-            tracing::info!(number = %tag, provider = state.sms.name(), kind = ?code.kind(), "code sent");
+    let country = req.msisdn.region();
+    match state.sms.send_tracked(&sms, providers).await {
+        Ok(sent) => {
+            tracing::info!(number = %tag, provider = %sent.provider, kind = ?code.kind(), "code sent");
+            for failed in &sent.failed {
+                state.metrics.sms_failed(failed, country);
+            }
+            state.metrics.sms_sent(&sent.provider, country);
+            log_for_receipts(state, &sent, country, now).await;
             Ok(())
         }
         Err(e) => {
             tracing::error!(number = %tag, error = %e, "SMS could not be sent; code withdrawn");
+            state.metrics.sms_failed(state.sms.name(), country);
             // Best effort: if this fails too, the code is still unknown to anyone.
             let _ = state
                 .store
@@ -162,6 +187,30 @@ async fn issue_charged(
                 state.limits().retry_after_secs,
                 "Service Unavailable: the SMS could not be sent; retry later.",
             )))
+        }
+    }
+}
+
+/// Keeps what the delivery receipts will need (provider, country, part), under each id the
+/// provider gave. Best effort: the SMS is already on its way, and a lost record only makes its
+/// receipt "unknown".
+async fn log_for_receipts(state: &AppState, sent: &Sent, country: &str, now: i64) {
+    if !receipts::RECEIPT_PROVIDERS.contains(&sent.provider.as_str()) {
+        return;
+    }
+    for (part, id) in sent.message_ids.iter().enumerate() {
+        let Some(id) = MessageId::parse(id) else {
+            tracing::warn!(provider = %sent.provider, "the provider's message id is not loggable");
+            continue;
+        };
+        let record = SentRecord {
+            provider: sent.provider.clone(),
+            country: country.to_owned(),
+            part,
+            sent_at: now,
+        };
+        if let Err(e) = receipts::record_sent(state.store.as_ref(), &id, record).await {
+            tracing::warn!(error = %e, "delivery log: the sent message was not recorded");
         }
     }
 }

@@ -16,7 +16,7 @@ use futures_util::future::join_all;
 
 use super::AppState;
 use super::client::client_group;
-use crate::config::Country;
+use crate::config::{Country, Others};
 use crate::crypto::SessionKey;
 use crate::domain::Msisdn;
 use crate::error::{ApiError, Errno};
@@ -200,6 +200,49 @@ impl<'a> Limiter<'a> {
         msisdn: &Msisdn,
         country: &Country,
     ) -> Result<Charges, ApiError> {
+        self.send_with(ip, session, msisdn, country, Vec::new())
+            .await
+    }
+
+    /// [`Limiter::send`] for a number of a country the stage does not list (its catch-all):
+    /// the country's breaker is keyed by the number's own region (so that pumping to one
+    /// expensive destination stops at its cap, whichever network the client names), and one
+    /// more cap counts all unlisted countries together (so that spreading over many of them
+    /// stops too).
+    pub async fn send_unlisted(
+        &self,
+        ip: Option<IpAddr>,
+        session: &SessionKey,
+        msisdn: &Msisdn,
+        region: &str,
+        others: &Others,
+    ) -> Result<Charges, ApiError> {
+        let country = Country {
+            name: format!("others-{region}"),
+            regions: vec![region.to_owned()],
+            mccs: Vec::new(),
+            daily_sms_cap: Some(others.daily_sms_cap),
+        };
+        let (key, limit) = self.fixed("others-day", "all", others.daily_sms_cap_total, 86_400);
+        let total = Rule {
+            name: "others-day",
+            key,
+            limit,
+            errno: Errno::TooManyForCountry,
+            messages: COUNTRY_MSG,
+        };
+        self.send_with(ip, session, msisdn, &country, vec![total])
+            .await
+    }
+
+    async fn send_with(
+        &self,
+        ip: Option<IpAddr>,
+        session: &SessionKey,
+        msisdn: &Msisdn,
+        country: &Country,
+        extra: Vec<Rule>,
+    ) -> Result<Charges, ApiError> {
         let l = self.state.limits();
         let ids = &self.state.ids;
         let mut rules = self.client_rules(ip);
@@ -250,10 +293,11 @@ impl<'a> Limiter<'a> {
         let (shards, per_shard) = self.country_shards(country);
         let first = self.random_below(shards);
         rules.push(self.country_rule(country, first, per_shard));
+        rules.extend(extra);
         let (mut charged, mut refused) = self.try_charge(&rules).await?;
         // Only the country's shard is full: the breaker trips when a second shard is full too
         // (shards fill unevenly; this keeps an early trip to when the cap is nearly reached).
-        if shards > 1 && refused.len() == 1 && refused[0].errno == Errno::TooManyForCountry {
+        if shards > 1 && refused.len() == 1 && refused[0].name == "country-day" {
             let second = (first + 1 + self.random_below(shards - 1)) % shards;
             let rule = self.country_rule(country, second, per_shard);
             let (more, again) = self.try_charge(std::slice::from_ref(&rule)).await?;

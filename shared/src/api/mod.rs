@@ -26,6 +26,7 @@ use crate::clock::Clock;
 use crate::config::{Limits, Settings};
 use crate::crypto::{CertificateSigner, KeyedIds};
 use crate::error::{ApiError, Errno};
+use crate::metrics::Metrics;
 use crate::random::Randomness;
 use crate::sms::{FakeGateway, SmsSender};
 use crate::store::{Store, StoreError};
@@ -47,6 +48,8 @@ pub struct Services {
     pub outbox: Option<Arc<dyn FakeGateway>>,
     /// Checks that an inbound-SMS callback really comes from the provider.
     pub inbound_verifier: Arc<dyn InboundVerifier>,
+    /// What the service counts (EMF lines on stdout in a Lambda).
+    pub metrics: Metrics,
 }
 
 pub type AppState = Arc<Services>;
@@ -77,7 +80,7 @@ pub fn start_verification_router(state: AppState) -> Router {
 /// `inbound-sms`: the provider's webhook; on stages with the fake gateway, also its read
 /// endpoint (the function URL is the stack's one public URL outside the API).
 pub fn inbound_sms_router(state: AppState) -> Router {
-    let mut routes = routes::inbound::routes();
+    let mut routes = routes::inbound::routes().merge(routes::receipts::routes());
     // Only where SMS go to a fake gateway that can be read back: elsewhere the routes do not
     // exist at all (not even a 401 that says one could be there).
     if state.outbox.is_some() {
@@ -101,6 +104,7 @@ pub fn local_router(state: AppState) -> Router {
     let mut all = routes::start::routes()
         .merge(routes::service::routes())
         .merge(routes::inbound::routes())
+        .merge(routes::receipts::routes())
         .merge(routes::verify::routes())
         .merge(routes::certificate::routes())
         .merge(routes::openapi::routes());
@@ -131,6 +135,10 @@ fn finish(routes: Router<AppState>, state: AppState) -> Router {
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
             add_timestamp,
+        ))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            count_refusal,
         ))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
@@ -206,6 +214,14 @@ async fn shed_load(
     }
     let _release = Release(in_flight);
     next.run(request).await
+}
+
+/// Every error answer, by errno (the error type marks its responses).
+async fn count_refusal(State(state): State<AppState>, response: Response) -> Response {
+    if let Some(errno) = response.extensions().get::<Errno>() {
+        state.metrics.refused(*errno as u16);
+    }
+    response
 }
 
 async fn add_timestamp(State(state): State<AppState>, mut response: Response) -> Response {

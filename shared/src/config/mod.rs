@@ -8,7 +8,7 @@ mod web;
 
 pub use secrets::{NexmoSecrets, ServiceSecrets};
 pub use settings::{BearerToken, Settings, StoreKind};
-pub use stage::{Country, Limits, Senders, StageTable, TestNumber};
+pub use stage::{Country, Destination, Limits, Others, Senders, StageTable, TestNumber};
 pub use web::{AllowedOrigin, AppHash, OTP_DOMAIN_MAX_LEN, OtpDomain};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -35,7 +35,15 @@ pub struct Settings {
     pub sms_attempts: usize,
     /// Bearer token of the fake gateway's read endpoints (`GET /receive`); required in Lambda.
     pub fake_sms_token: Option<BearerToken>,
+    /// Numbers (E.164) the fake gateway takes but "fails to deliver", to show and test what
+    /// an undelivered SMS looks like (`MOBILEID_FAKE_SMS_UNDELIVERABLE`, comma-separated;
+    /// a fictional NANP number by default).
+    pub fake_sms_undeliverable: Vec<String>,
 }
+
+/// The fake gateway's undeliverable number when none is configured (NANP keeps 555-0100…0199
+/// for fiction: no phone has it).
+pub const FAKE_SMS_UNDELIVERABLE: &str = "+12025550199";
 
 /// A shared token a caller presents as `Authorization: Bearer <token>`; never printed.
 #[derive(Clone)]
@@ -127,6 +135,12 @@ impl Settings {
             sms_timeout_ms: number("MOBILEID_SMS_TIMEOUT_MS", 3000)?,
             sms_attempts: number("MOBILEID_SMS_ATTEMPTS", 3)? as usize,
             fake_sms_token: get("MOBILEID_FAKE_SMS_TOKEN").map(|t| BearerToken::new(t.trim())),
+            fake_sms_undeliverable: get("MOBILEID_FAKE_SMS_UNDELIVERABLE")
+                .unwrap_or_else(|| FAKE_SMS_UNDELIVERABLE.into())
+                .split(',')
+                .map(|n| n.trim().trim_start_matches('+').to_owned())
+                .filter(|n| !n.is_empty())
+                .collect(),
         })
     }
 

@@ -39,6 +39,10 @@ pub struct StageTable {
     pub sms_providers: Vec<String>,
     pub senders: Senders,
     pub countries: Vec<Country>,
+    /// The catch-all ("Others" of the deployment notes): every country not listed above, when
+    /// present. Absent (production), a number of an unlisted country is refused.
+    #[serde(default)]
+    pub others: Option<Others>,
     #[serde(default)]
     pub limits: Limits,
     /// Fictional numbers with fixed codes (never sent, exempt from limits); not in production.
@@ -81,6 +85,58 @@ pub struct Country {
     /// Daily SMS cap for this country (circuit breaker); the stage default when absent.
     #[serde(default)]
     pub daily_sms_cap: Option<u64>,
+}
+
+/// The catch-all entry. Its numbers are screened like any other (mobile-capable only) and each
+/// unlisted country gets its own breaker, keyed by the number's real region: SMS pumping
+/// concentrates on a few expensive destinations, so one shared counter would let one of them
+/// exhaust the budget of all (and a per-country cap alone would let an attacker spread over
+/// 200 countries), hence both caps.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Others {
+    /// Providers for these numbers, in failover order: a subset of the stage's.
+    pub sms_providers: Vec<String>,
+    /// Sender id of SMS-MT to these countries (the stage's `mt_default` when absent); a
+    /// `senders.mt` entry for the exact network still wins.
+    #[serde(default)]
+    pub mt_sender: Option<String>,
+    /// The SMS-MO number for these countries (the stage's `mo_default` when absent; `""`
+    /// turns the SMS-MO flow off for them).
+    #[serde(default)]
+    pub mo_verifier: Option<String>,
+    /// Daily SMS cap of each unlisted country.
+    pub daily_sms_cap: u64,
+    /// Daily SMS cap of all unlisted countries together.
+    pub daily_sms_cap_total: u64,
+}
+
+/// Where the stage sends a number's SMS: a listed country, or the catch-all for the
+/// number's own region.
+#[derive(Debug, Clone, Copy)]
+pub enum Destination<'a> {
+    Listed(&'a Country),
+    Others {
+        /// ISO 3166-1 alpha-2 region of the number (what its breaker is keyed on).
+        region: &'a str,
+        others: &'a Others,
+    },
+}
+
+impl Destination<'_> {
+    /// The providers to use, when narrower than the stage's list.
+    pub fn providers(&self) -> &[String] {
+        match self {
+            Destination::Listed(_) => &[],
+            Destination::Others { others, .. } => &others.sms_providers,
+        }
+    }
+}
+
+/// Geographic MCCs (ITU-T E.212: zones 2 to 7). The catch-all serves their networks; the
+/// others (test networks 001, international and satellite 9xx) are still refused.
+fn is_geographic_mcc(mcc: &Mcc) -> bool {
+    matches!(mcc.as_str().as_bytes()[0], b'2'..=b'7')
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -431,6 +487,26 @@ impl StageTable {
                 }
             }
         }
+        if let Some(o) = &self.others {
+            if o.sms_providers.is_empty() {
+                return fail("others.sms_providers is empty".into());
+            }
+            if let Some(p) = o
+                .sms_providers
+                .iter()
+                .find(|p| !self.sms_providers.contains(p))
+            {
+                return fail(format!(
+                    "others.sms_providers lists {p:?}, which is not in the stage's sms_providers"
+                ));
+            }
+            if o.daily_sms_cap == 0 || o.daily_sms_cap > o.daily_sms_cap_total {
+                return fail(
+                    "others.daily_sms_cap must be positive and at most others.daily_sms_cap_total"
+                        .into(),
+                );
+            }
+        }
         for (kind, map) in [("mt", &self.senders.mt), ("mo", &self.senders.mo)] {
             for key in map.keys() {
                 let ok = matches!(key.len(), 3 | 5 | 6) && key.bytes().all(|b| b.is_ascii_digit());
@@ -550,16 +626,48 @@ impl StageTable {
         REAL_STAGES.contains(&self.stage.as_str())
     }
 
-    /// Sender of SMS-MT for a network: exact MCC+MNC, then MCC, then the default.
+    /// Sender of SMS-MT for a network: exact MCC+MNC, then MCC, then the catch-all's (for a
+    /// network of an unlisted country), then the default.
     pub fn mt_sender(&self, mcc: &Mcc, mnc: Option<&Mnc>) -> &str {
-        lookup(&self.senders.mt, mcc, mnc).unwrap_or(&self.senders.mt_default)
+        lookup(&self.senders.mt, mcc, mnc)
+            .or_else(|| self.others_of_mcc(mcc).and_then(|o| o.mt_sender.as_deref()))
+            .unwrap_or(&self.senders.mt_default)
     }
 
     /// The number to text in the SMS-MO flow, if the flow is offered for this network.
     pub fn mo_verifier(&self, mcc: &Mcc, mnc: Option<&Mnc>) -> Option<&str> {
         lookup(&self.senders.mo, mcc, mnc)
+            .or_else(|| {
+                self.others_of_mcc(mcc)
+                    .and_then(|o| o.mo_verifier.as_deref())
+            })
             .or(self.senders.mo_default.as_deref())
             .filter(|s| !s.is_empty())
+    }
+
+    /// The catch-all, when it is what serves networks of `mcc`.
+    fn others_of_mcc(&self, mcc: &Mcc) -> Option<&Others> {
+        self.others
+            .as_ref()
+            .filter(|_| self.country_of_mcc(mcc).is_none() && is_geographic_mcc(mcc))
+    }
+
+    /// Whether the stage serves networks of `mcc`: a listed country's, or (with a catch-all)
+    /// any geographic one.
+    pub fn serves_mcc(&self, mcc: &Mcc) -> bool {
+        self.country_of_mcc(mcc).is_some() || self.others_of_mcc(mcc).is_some()
+    }
+
+    /// Where a number's SMS go: its listed country, else the catch-all; `None` if the stage
+    /// does not serve it.
+    pub fn destination<'a>(&'a self, msisdn: &'a Msisdn) -> Option<Destination<'a>> {
+        match self.country_of_number(msisdn) {
+            Some(country) => Some(Destination::Listed(country)),
+            None => self.others.as_ref().map(|others| Destination::Others {
+                region: msisdn.region(),
+                others,
+            }),
+        }
     }
 
     pub fn country_of_mcc(&self, mcc: &Mcc) -> Option<&Country> {
@@ -721,6 +829,58 @@ mccs = ["208"]
         assert_eq!(
             t.test_code_for(&Msisdn::parse("+33612345679").unwrap()),
             None
+        );
+    }
+
+    #[test]
+    fn the_catch_all_is_dev_and_load_stage_only_and_checked_at_load() {
+        for (stage, has) in [
+            ("dev", true),
+            ("load-stage", true),
+            ("production", false),
+            ("real-stage", false),
+        ] {
+            assert_eq!(
+                StageTable::load(stage).unwrap().others.is_some(),
+                has,
+                "{stage}"
+            );
+        }
+        let dev = StageTable::load("dev").unwrap();
+        assert_eq!(dev.others.as_ref().unwrap().sms_providers, ["nexmo"]);
+        let italy = Mcc::parse("222").unwrap();
+        assert!(dev.serves_mcc(&italy) && !dev.serves_mcc(&Mcc::parse("901").unwrap()));
+        let it = Msisdn::parse("+393123456789").unwrap();
+        assert!(matches!(
+            dev.destination(&it),
+            Some(Destination::Others { region: "IT", .. })
+        ));
+        let prod = StageTable::load("production").unwrap();
+        assert!(prod.destination(&it).is_none() && !prod.serves_mcc(&italy));
+        let others = |body: &str| StageTable::parse(&format!("{MINIMAL}[others]\n{body}"));
+        assert!(others("sms_providers = [\"outbox\"]\ndaily_sms_cap = 1\ndaily_sms_cap_total = 2\nmt_sender = \"Moz\"\n").is_ok());
+        let foreign =
+            others("sms_providers = [\"nexmo\"]\ndaily_sms_cap = 1\ndaily_sms_cap_total = 2\n");
+        assert!(
+            foreign
+                .unwrap_err()
+                .0
+                .contains("not in the stage's sms_providers")
+        );
+        let caps =
+            others("sms_providers = [\"outbox\"]\ndaily_sms_cap = 3\ndaily_sms_cap_total = 2\n");
+        assert!(caps.unwrap_err().0.contains("daily_sms_cap"));
+        let t = others("sms_providers = [\"outbox\"]\ndaily_sms_cap = 1\ndaily_sms_cap_total = 2\nmt_sender = \"Moz\"\nmo_verifier = \"\"\n").unwrap();
+        // Unlisted networks get the catch-all's senders; listed ones keep theirs.
+        assert_eq!(t.mt_sender(&italy, None), "Moz");
+        assert_eq!(t.mo_verifier(&italy, None), None);
+        assert_eq!(
+            t.mt_sender(&Mcc::parse("208").unwrap(), None),
+            "+33700000001"
+        );
+        assert_eq!(
+            t.mo_verifier(&Mcc::parse("208").unwrap(), None),
+            Some("456")
         );
     }
 

@@ -120,7 +120,8 @@ pub async fn sms_setup(
     linked: &Providers,
 ) -> Result<SmsSetup, ConfigError> {
     if host == Host::Local {
-        let outbox = Arc::new(Outbox::new(clock.clone()));
+        let outbox =
+            Arc::new(Outbox::new(clock.clone()).undeliverable(&settings.fake_sms_undeliverable));
         tracing::info!("SMS go to the fake gateway (in memory)");
         return Ok(SmsSetup {
             sender: outbox.clone(),
@@ -146,7 +147,10 @@ pub async fn sms_setup(
                 "stage {stage} sends real SMS: the fake gateway (outbox) is not allowed there"
             )));
         }
-        let mailbox = Arc::new(StoreMailbox::new(store.clone(), clock.clone()));
+        let mailbox = Arc::new(
+            StoreMailbox::new(store.clone(), clock.clone())
+                .undeliverable(&settings.fake_sms_undeliverable),
+        );
         let fake_gateway: Option<Arc<dyn FakeGateway>> = if settings.fake_sms_token.is_some() {
             tracing::info!("SMS go to the fake gateway (store mailbox), readable with the token");
             Some(mailbox.clone())

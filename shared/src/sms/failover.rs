@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{OutboundSms, SmsError, SmsSender};
+use super::{OutboundSms, Sent, SmsError, SmsSender};
 use crate::crypto::KeyedIds;
 use crate::domain::Msisdn;
 
@@ -48,8 +48,8 @@ impl Failover {
         }
     }
 
-    async fn attempt(&self, provider: &dyn SmsSender, sms: &OutboundSms) -> Result<(), SmsError> {
-        tokio::time::timeout(self.timeout, provider.send(sms))
+    async fn attempt(&self, provider: &dyn SmsSender, sms: &OutboundSms) -> Result<Sent, SmsError> {
+        tokio::time::timeout(self.timeout, provider.send_tracked(sms, &[]))
             .await
             .unwrap_or(Err(SmsError::Timeout))
     }
@@ -62,24 +62,38 @@ impl SmsSender for Failover {
     }
 
     async fn send(&self, sms: &OutboundSms) -> Result<(), SmsError> {
+        self.send_tracked(sms, &[]).await.map(|_| ())
+    }
+
+    async fn send_tracked(&self, sms: &OutboundSms, only: &[String]) -> Result<Sent, SmsError> {
         let number = Msisdn::parse(&sms.to)
             .map_or_else(|_| "unparsable".to_owned(), |m| self.ids.log_tag(&m));
-        let mut last = SmsError::Unreachable("no attempt was made".into());
-        for (i, provider) in self
+        let allowed: Vec<&Arc<dyn SmsSender>> = self
             .providers
             .iter()
-            .cycle()
-            .take(self.attempts)
-            .enumerate()
-        {
+            .filter(|p| only.is_empty() || only.iter().any(|name| name == p.name()))
+            .collect();
+        if allowed.is_empty() {
+            return Err(SmsError::Unreachable(format!(
+                "none of the providers {} is configured ({})",
+                only.join(","),
+                self.name
+            )));
+        }
+        let mut last = SmsError::Unreachable("no attempt was made".into());
+        let mut failed = Vec::new();
+        for (i, provider) in allowed.iter().cycle().take(self.attempts).enumerate() {
             let attempt = i + 1;
             match self.attempt(provider.as_ref(), sms).await {
-                Ok(()) => {
+                Ok(mut sent) => {
                     tracing::info!(provider = provider.name(), number = %number, attempt, "SMS handed to the provider");
-                    return Ok(());
+                    failed.append(&mut sent.failed);
+                    sent.failed = failed;
+                    return Ok(sent);
                 }
                 Err(e) => {
                     tracing::warn!(provider = provider.name(), number = %number, attempt, error = %e, "SMS provider failed");
+                    failed.push(provider.name().to_owned());
                     last = e;
                 }
             }
@@ -212,6 +226,26 @@ mod tests {
         // The next send starts again from the first provider.
         assert_eq!(f.send(&sms()).await, Ok(()));
         assert_eq!((a.calls(), b.calls()), (2, 2));
+    }
+
+    #[tokio::test]
+    async fn a_narrower_list_skips_the_other_providers_and_says_who_failed() {
+        let (a, b) = (
+            Scripted::new("a", &[Behaviour::Refuse]),
+            Scripted::new("b", &[Behaviour::Deliver]),
+        );
+        let f = failover(&[&a, &b], 3);
+        let sent = f.send_tracked(&sms(), &[]).await.unwrap();
+        assert_eq!(
+            (sent.provider.as_str(), sent.failed),
+            ("b", vec!["a".to_owned()])
+        );
+        assert!(f.send_tracked(&sms(), &["a".into()]).await.is_err());
+        assert_eq!((a.calls(), b.calls()), (4, 1), "only a, three attempts");
+        let sent = f.send_tracked(&sms(), &["b".into()]).await.unwrap();
+        assert!(sent.failed.is_empty());
+        assert_eq!((a.calls(), b.calls()), (4, 2));
+        assert!(f.send_tracked(&sms(), &["c".into()]).await.is_err());
     }
 
     #[tokio::test]

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{FakeGateway, OutboundSms, RecordedSms, SmsError, SmsSender};
+use super::{FakeGateway, OutboundSms, RecordedSms, Sent, SmsError, SmsSender};
 use crate::clock::Clock;
+use crate::random::{OsRandomness, random_array};
 use crate::store::{Store, StoreError};
 
 /// How long a message stays readable (a load test reads it within seconds; a person debugging
@@ -17,11 +18,22 @@ const KEEP_SECS: i64 = 3600;
 pub struct StoreMailbox {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    undeliverable: Vec<String>,
 }
 
 impl StoreMailbox {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        StoreMailbox { store, clock }
+        StoreMailbox {
+            store,
+            clock,
+            undeliverable: Vec::new(),
+        }
+    }
+
+    /// Destinations (digits, no `+`) whose messages "fail" to be delivered.
+    pub fn undeliverable(mut self, numbers: &[String]) -> Self {
+        self.undeliverable = numbers.to_vec();
+        self
     }
 }
 
@@ -32,18 +44,24 @@ impl SmsSender for StoreMailbox {
     }
 
     async fn send(&self, sms: &OutboundSms) -> Result<(), SmsError> {
+        self.send_tracked(sms, &[]).await.map(|_| ())
+    }
+
+    async fn send_tracked(&self, sms: &OutboundSms, _only: &[String]) -> Result<Sent, SmsError> {
         let now = self.clock.now_secs();
-        let record = RecordedSms {
-            from: sms.from.clone(),
-            to: sms.to.trim_start_matches('+').to_owned(),
-            text: sms.text.clone(),
-            timestamp: now,
-        };
+        // Instances share nothing but the store: a random id, not a counter.
+        let id = format!("fake-{}", hex::encode(random_array::<8>(&OsRandomness)));
+        let record = RecordedSms::fake(sms, id.clone(), now, &self.undeliverable);
         let json = serde_json::to_string(&record).expect("a recorded SMS serialises");
         self.store
             .append_message(&record.to, &json, now + KEEP_SECS)
             .await
-            .map_err(|e| SmsError::Unreachable(format!("mailbox: {e}")))
+            .map_err(|e| SmsError::Unreachable(format!("mailbox: {e}")))?;
+        Ok(Sent {
+            provider: self.name().to_owned(),
+            message_ids: vec![id],
+            failed: Vec::new(),
+        })
     }
 
     async fn check(&self) -> Result<(), SmsError> {

@@ -10,6 +10,7 @@ mod gsm;
 mod mailbox;
 mod nexmo;
 mod outbox;
+pub mod receipts;
 pub mod signature;
 pub mod text;
 
@@ -55,12 +56,34 @@ pub enum SmsError {
     Timeout,
 }
 
+/// What a provider said when it took a message: who took it and the ids its delivery
+/// receipts will name (one per SMS part; none when the provider sends no receipts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub provider: String,
+    pub message_ids: Vec<String>,
+    /// Providers that failed before this one took the message (failover), in order.
+    pub failed: Vec<String>,
+}
+
 #[async_trait]
 pub trait SmsSender: Send + Sync {
     /// A short name for logs (`nexmo`, `sns`, `outbox`).
     fn name(&self) -> &str;
 
     async fn send(&self, sms: &OutboundSms) -> Result<(), SmsError>;
+
+    /// Sends, through only the providers named in `only` when it is not empty (a stage's
+    /// catch-all may use fewer than the stage), and says who took the message.
+    /// A single provider ignores `only` (the stage table checks the names at load).
+    async fn send_tracked(&self, sms: &OutboundSms, only: &[String]) -> Result<Sent, SmsError> {
+        let _ = only;
+        self.send(sms).await.map(|()| Sent {
+            provider: self.name().to_owned(),
+            message_ids: Vec::new(),
+            failed: Vec::new(),
+        })
+    }
 
     /// Health check for `/__heartbeat__` (without sending anything).
     async fn check(&self) -> Result<(), SmsError> {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::{OutboundSms, SmsError, SmsSender, gsm};
+use super::{OutboundSms, Sent, SmsError, SmsSender, gsm};
 
 pub struct NexmoSender {
     http: reqwest::Client,
@@ -37,6 +37,9 @@ struct MessageStatus {
     status: String,
     #[serde(rename = "error-text", default)]
     error_text: Option<String>,
+    /// The id its delivery receipt will name.
+    #[serde(rename = "message-id", default)]
+    message_id: Option<String>,
 }
 
 /// Longest error text kept from an answer (it goes into logs).
@@ -112,6 +115,10 @@ impl SmsSender for NexmoSender {
     }
 
     async fn send(&self, sms: &OutboundSms) -> Result<(), SmsError> {
+        self.send_tracked(sms, &[]).await.map(|_| ())
+    }
+
+    async fn send_tracked(&self, sms: &OutboundSms, _only: &[String]) -> Result<Sent, SmsError> {
         let mut form = vec![
             ("api_key", self.api_key.as_str()),
             ("api_secret", self.api_secret.as_str()),
@@ -140,7 +147,15 @@ impl SmsSender for NexmoSender {
             return Err(SmsError::Rejected("the answer lists no message".into()));
         }
         match parsed.messages.iter().find(|m| m.status != "0") {
-            None => Ok(()),
+            None => Ok(Sent {
+                provider: self.name().to_owned(),
+                message_ids: parsed
+                    .messages
+                    .into_iter()
+                    .filter_map(|m| m.message_id)
+                    .collect(),
+                failed: Vec::new(),
+            }),
             Some(m) => {
                 let text: String = m
                     .error_text

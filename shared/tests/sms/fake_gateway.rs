@@ -47,7 +47,7 @@ async fn the_local_server_lists_a_numbers_messages_newest_last() {
             .keys()
             .map(String::as_str)
             .collect();
-        assert_eq!(keys, ["from", "text", "timestamp", "to"]);
+        assert_eq!(keys, ["from", "id", "status", "text", "timestamp", "to"]);
         assert_eq!(messages[0]["to"], "33612345678");
         assert_eq!(messages[0]["from"], "Mozilla@");
         assert!(

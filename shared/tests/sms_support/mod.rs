@@ -335,5 +335,7 @@ pub fn function_app(
         state: state.clone(),
         clock: clock.clone(),
         outbox: Arc::new(Outbox::new(Arc::new(clock.clone()))),
+        // Unused too: a Lambda's services print their metrics to stdout.
+        metrics: Default::default(),
     }
 }

@@ -60,7 +60,9 @@ async fn sign_inner(state: &AppState, auth: &Authenticated) -> Result<Json<Value
         "exp": now_ms + duration * 1000,
         "iss": issuer,
     });
-    Ok(Json(json!({"cert": state.signer.sign(&claims)})))
+    let cert = state.signer.sign(&claims);
+    state.metrics.certificate_signed();
+    Ok(Json(json!({"cert": cert})))
 }
 
 /// Seconds, as a positive integer (a JSON number or a numeric string, as old clients send).

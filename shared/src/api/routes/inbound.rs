@@ -27,6 +27,7 @@ use crate::api::body::RawBody;
 use crate::api::issue::{CodeRequest, IssueError, issue_and_send};
 use crate::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn};
 use crate::error::{ApiError, Errno};
+use crate::metrics::Webhook;
 use crate::sms::InboundRecord;
 use crate::store::Delivery;
 
@@ -103,6 +104,9 @@ async fn handle(state: &AppState, params: &BTreeMap<String, String>) -> Result<(
     let refuse = |why: String| {
         // Neither the sender nor the text: the reason and the provider's message id only.
         tracing::warn!(reason = %why, message_id = params.get("messageId").map(String::as_str), "inbound SMS refused");
+        state
+            .metrics
+            .webhook_refused(Webhook::InboundSms, "signature");
         Outcome::Refused(
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -275,7 +279,7 @@ fn network(
 }
 
 /// The callback's parameters: the query string for GET; the form or JSON body for POST.
-async fn callback_params(
+pub(super) async fn callback_params(
     state: &AppState,
     req: Request,
 ) -> Result<BTreeMap<String, String>, ApiError> {

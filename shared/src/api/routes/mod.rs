@@ -4,6 +4,7 @@ pub mod certificate;
 pub mod fake_sms;
 pub mod inbound;
 pub mod openapi;
+pub mod receipts;
 pub mod service;
 pub mod start;
 pub mod verify;

@@ -17,11 +17,19 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/__version__", get(version))
 }
 
+/// The release of this build (shared/build.rs): its tag (`git describe`), commit and build id.
+pub const RELEASE: &str = env!("MOBILEID_BUILD_RELEASE");
+pub const COMMIT: &str = env!("MOBILEID_BUILD_COMMIT");
+pub const BUILD: &str = env!("MOBILEID_BUILD_ID");
+/// The repository it was built from (`MOBILEID_SOURCE`, e.g. the GitHub URL, in CI).
+pub const SOURCE: &str = env!("MOBILEID_BUILD_SOURCE");
+
 async fn home(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "name": "mobileid",
         "description": "Mobile-ID: proves a device controls a phone number and signs a certificate that says so",
-        "version": env!("CARGO_PKG_VERSION"),
+        "version": RELEASE,
+        "commit": COMMIT,
         "stage": state.settings.stage.stage,
         "endpoint": state.settings.public_url,
     }))
@@ -54,11 +62,12 @@ async fn lb_heartbeat() -> Json<Value> {
     Json(json!({}))
 }
 
+/// Dockerflow's version object: where the source is, which release and commit, which build.
 async fn version() -> Json<Value> {
     Json(json!({
-        "source": "mobileid",
-        "version": env!("CARGO_PKG_VERSION"),
-        "commit": option_env!("MOBILEID_GIT_COMMIT").unwrap_or("unknown"),
-        "build": option_env!("MOBILEID_BUILD").unwrap_or("local"),
+        "source": SOURCE,
+        "version": RELEASE,
+        "commit": COMMIT,
+        "build": BUILD,
     }))
 }

@@ -38,7 +38,7 @@ async fn discover(State(state): State<AppState>, params: Params) -> Result<Json<
     let mcc = mcc_param(&params)?;
     let mnc = mnc_param(&params)?;
     let stage = &state.settings.stage;
-    if stage.country_of_mcc(&mcc).is_none() {
+    if !stage.serves_mcc(&mcc) {
         return Err(ApiError::invalid(format!(
             "Networks of MCC {mcc} are not served by this service (country rule)."
         )));
@@ -46,7 +46,7 @@ async fn discover(State(state): State<AppState>, params: Params) -> Result<Json<
     if params.has_key("msisdn") {
         let msisdn = params.str("msisdn").map(Msisdn::parse);
         match msisdn {
-            Some(Ok(m)) if stage.country_of_number(&m).is_some() => {}
+            Some(Ok(m)) if stage.destination(&m).is_some() => {}
             Some(Ok(m)) => {
                 return Err(ApiError::invalid(format!(
                     "Numbers of region {} are not served by this service (country rule).",

@@ -16,6 +16,7 @@ use crate::api::auth::Authenticated;
 use crate::api::limits::Limiter;
 use crate::domain::VerificationCode;
 use crate::error::{ApiError, Errno};
+use crate::metrics::CodeOutcome;
 use crate::store::{Consume, WrongTry};
 
 pub fn routes() -> axum::Router<AppState> {
@@ -25,8 +26,24 @@ pub fn routes() -> axum::Router<AppState> {
 }
 
 async fn verify_code(State(state): State<AppState>, auth: Authenticated) -> Response {
-    let result = check(&state, &auth).await.map(IntoResponse::into_response);
-    auth.respond(result)
+    let result = check(&state, &auth).await;
+    if let Some(outcome) = outcome(&result) {
+        let number = auth.bound_msisdn().ok();
+        let country = number.as_ref().map_or("unknown", |m| m.region());
+        state.metrics.code_checked(outcome, country);
+    }
+    auth.respond(result.map(IntoResponse::into_response))
+}
+
+/// What a check says about the code, for the metrics (`None`: no code was judged).
+fn outcome(result: &Result<Json<Value>, ApiError>) -> Option<CodeOutcome> {
+    match result {
+        Ok(_) => Some(CodeOutcome::Verified),
+        Err(e) if e.errno == Errno::InvalidCode => Some(CodeOutcome::Wrong),
+        Err(e) if e.message == EXPIRED => Some(CodeOutcome::Expired),
+        Err(e) if e.message == LOCKED => Some(CodeOutcome::Locked),
+        Err(_) => None,
+    }
 }
 
 const NO_CODE: &str = "No code is pending for this session: ask for a new one.";

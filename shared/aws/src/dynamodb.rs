@@ -87,12 +87,12 @@ impl DynamoStore {
     }
 
     /// The store the settings name, over a process's SDK configuration.
-    pub fn from_sdk(sdk: &aws_config::SdkConfig, settings: &Settings) -> Self {
-        Self::new(
-            aws_sdk_dynamodb::config::Builder::from(sdk),
-            &settings.sessions_table,
-            &settings.counters_table,
-        )
+    pub fn from_sdk(sdk: &aws_types::SdkConfig, settings: &Settings) -> Self {
+        let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
+        if let Some(url) = crate::sdk::service_endpoint("DYNAMODB") {
+            config = config.endpoint_url(url);
+        }
+        Self::new(config, &settings.sessions_table, &settings.counters_table)
     }
 
     /// The store over a client configuration (endpoint, credentials…), with this store's

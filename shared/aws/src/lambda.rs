@@ -68,7 +68,7 @@ pub async fn cold_start(function: &Function) -> Result<AppState, ConfigError> {
     build_services(settings, &secrets, Host::Lambda, overrides).await
 }
 
-fn providers(links: SmsLinks, #[allow(unused)] sdk: &aws_config::SdkConfig) -> Providers {
+fn providers(links: SmsLinks, #[allow(unused)] sdk: &aws_types::SdkConfig) -> Providers {
     match links {
         SmsLinks::None => Providers::none(),
         #[cfg(feature = "sns")]

@@ -15,5 +15,5 @@ pub mod sns;
 
 pub use dynamodb::DynamoStore;
 pub use lambda::{Function, run};
-pub use sdk::sdk_config;
+pub use sdk::{sdk_config, service_endpoint};
 pub use secrets::load_secrets;

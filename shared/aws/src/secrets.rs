@@ -7,7 +7,7 @@ use mobileid::runtime::Host;
 /// (inline JSON, or a fresh secret locally).
 pub async fn load_secrets(
     settings: &Settings,
-    sdk: &aws_config::SdkConfig,
+    sdk: &aws_types::SdkConfig,
     host: Host,
 ) -> Result<ServiceSecrets, ConfigError> {
     let Some(id) = settings
@@ -17,7 +17,11 @@ pub async fn load_secrets(
     else {
         return mobileid::runtime::load_secrets(settings, host);
     };
-    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let mut config = aws_sdk_secretsmanager::config::Builder::from(sdk);
+    if let Some(url) = crate::sdk::service_endpoint("SECRETS_MANAGER") {
+        config = config.endpoint_url(url);
+    }
+    let client = aws_sdk_secretsmanager::Client::from_conf(config.build());
     let value = client
         .get_secret_value()
         .secret_id(id)

@@ -24,7 +24,7 @@ impl SnsSender {
 }
 
 /// The `sns` provider of stage tables, over the process's SDK configuration.
-pub struct SnsFactory(pub aws_config::SdkConfig);
+pub struct SnsFactory(pub aws_types::SdkConfig);
 
 #[async_trait]
 impl ProviderFactory for SnsFactory {
@@ -38,7 +38,11 @@ impl ProviderFactory for SnsFactory {
         _: &ServiceSecrets,
         timeout: Duration,
     ) -> Result<Arc<dyn SmsSender>, ConfigError> {
-        let config = aws_sdk_sns::config::Builder::from(&self.0)
+        let mut config = aws_sdk_sns::config::Builder::from(&self.0);
+        if let Some(url) = crate::sdk::service_endpoint("SNS") {
+            config = config.endpoint_url(url);
+        }
+        let config = config
             .timeout_config(
                 aws_sdk_sns::config::timeout::TimeoutConfig::builder()
                     .operation_attempt_timeout(timeout)

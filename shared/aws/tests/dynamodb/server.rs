@@ -41,7 +41,10 @@ pub async fn client_config(via: Option<&str>) -> Builder {
     if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
         config = config.credentials_provider(Credentials::new("test", "test", None, None, "tests"));
     }
-    if let Some(url) = via {
+    if let Some(url) = via
+        .map(str::to_owned)
+        .or_else(|| mobileid_aws::service_endpoint("DYNAMODB"))
+    {
         config = config.endpoint_url(url);
     }
     config

@@ -5,7 +5,7 @@
 
 use std::sync::{LazyLock, Mutex};
 
-use mobileid::crypto::{CertificateSigner, Sealed, open, seal, verify_es256};
+use mobileid::crypto::{CertificateSigner, SealSecret, Sealed, Sealer, Versions, verify_es256};
 use mobileid::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn, SessionToken, VerificationCode};
 use mobileid::random::{OsRandomness, Randomness};
 use proptest::prelude::*;
@@ -133,24 +133,31 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
-    fn sealed_values_open_only_with_their_id_and_purpose(
+    fn sealed_values_open_only_with_their_id_secret_and_purpose(
         id in any::<[u8; 32]>(),
         other in any::<[u8; 32]>(),
+        secret in any::<[u8; 32]>(),
+        other_secret in any::<[u8; 32]>(),
         plaintext in proptest::collection::vec(any::<u8>(), 0..256),
         flip in any::<prop::sample::Index>(),
         bit in 0u8..8,
     ) {
-        prop_assume!(id != other);
+        prop_assume!(id != other && secret != other_secret);
         let (id, other) = (HawkId::from_bytes(id), HawkId::from_bytes(other));
-        let sealed = seal(&id, Sealed::Msisdn, &plaintext, &OsRandomness);
-        prop_assert_eq!(open(&id, Sealed::Msisdn, &sealed), Ok(plaintext.clone()));
-        prop_assert!(open(&other, Sealed::Msisdn, &sealed).is_err(), "another id opened it");
-        prop_assert!(open(&id, Sealed::AuthKey, &sealed).is_err(), "another purpose opened it");
+        let sealer = |s: [u8; 32]| {
+            Sealer::new(Versions::single(SealSecret::new(s.to_vec()).unwrap())).unwrap()
+        };
+        let (s, stranger) = (sealer(secret), sealer(other_secret));
+        let sealed = s.seal(&id, Sealed::Msisdn, &plaintext, &OsRandomness);
+        prop_assert_eq!(s.open(&id, Sealed::Msisdn, &sealed), Ok(plaintext.clone()));
+        prop_assert!(s.open(&other, Sealed::Msisdn, &sealed).is_err(), "another id opened it");
+        prop_assert!(stranger.open(&id, Sealed::Msisdn, &sealed).is_err(), "another secret opened it");
+        prop_assert!(s.open(&id, Sealed::AuthKey, &sealed).is_err(), "another purpose opened it");
         let mut altered = sealed.clone();
         let i = flip.index(sealed.len());
         altered[i] ^= 1 << bit;
-        prop_assert!(open(&id, Sealed::Msisdn, &altered).is_err(), "an altered value opened");
-        prop_assert!(open(&id, Sealed::Msisdn, &sealed[..sealed.len() - 1]).is_err());
+        prop_assert!(s.open(&id, Sealed::Msisdn, &altered).is_err(), "an altered value opened");
+        prop_assert!(s.open(&id, Sealed::Msisdn, &sealed[..sealed.len() - 1]).is_err());
     }
 }
 

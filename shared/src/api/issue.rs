@@ -4,7 +4,7 @@
 
 use super::AppState;
 use super::limits::Limiter;
-use crate::crypto::{Sealed, SessionKey, seal};
+use crate::crypto::{Sealed, SessionKey};
 use crate::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn, VerificationCode};
 use crate::error::ApiError;
 use crate::sms::{OutboundSms, text};
@@ -12,6 +12,8 @@ use crate::store::{BoundMsisdn, IssueOutcome, PendingCode};
 
 pub struct CodeRequest<'a> {
     pub session_key: &'a SessionKey,
+    /// The number the session already has, as read with it.
+    pub bound: Option<&'a BoundMsisdn>,
     pub hawk_id: &'a HawkId,
     pub msisdn: &'a Msisdn,
     pub kind: CodeKind,
@@ -73,9 +75,17 @@ pub async fn issue_and_send(state: &AppState, req: CodeRequest<'_>) -> Result<()
         wrong_tries: 0,
         used: false,
     };
+    // The same number bound before a msisdnSecret rotation keeps its MAC (the store compares
+    // MACs to keep one number per session); a new binding uses the current version.
+    let macs = state.ids.msisdn_macs(req.msisdn);
+    let mac = req
+        .bound
+        .map(|b| &b.mac)
+        .filter(|mac| macs.contains(mac))
+        .unwrap_or(&macs[0]);
     let bound = BoundMsisdn {
-        mac: state.ids.msisdn_mac(req.msisdn),
-        sealed: seal(
+        mac: mac.clone(),
+        sealed: state.sealer.seal(
             req.hawk_id,
             Sealed::Msisdn,
             req.msisdn.e164().as_bytes(),

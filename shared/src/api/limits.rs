@@ -16,8 +16,10 @@ use crate::error::{ApiError, Errno};
 struct Window<'a> {
     /// Names the limit in keys and logs (`number-10min`).
     name: &'static str,
-    /// What is counted (an HMAC or an IP): never a phone number in clear.
-    subject: &'a str,
+    /// What is counted (an HMAC): never a phone number in clear. One key per honoured version
+    /// of the secret it is keyed with (current first): during a rotation every key is charged
+    /// and the highest count decides, so no count starts again from zero.
+    subjects: &'a [String],
     max: u64,
     window_secs: i64,
     errno: Errno,
@@ -37,36 +39,44 @@ impl<'a> Limiter<'a> {
         }
     }
 
-    fn key(&self, w: &Window<'_>) -> (String, i64) {
+    fn key(&self, w: &Window<'_>, subject: &str) -> (String, i64) {
         let start = self.now - self.now.rem_euclid(w.window_secs);
         (
-            format!("rl#{}#{}#{start}", w.name, w.subject),
+            format!("rl#{}#{subject}#{start}", w.name),
             start + w.window_secs,
         )
     }
 
     /// Counts one event; refuses it if it goes over the limit.
     async fn hit(&self, w: Window<'_>) -> Result<(), ApiError> {
-        let (key, window_end) = self.key(&w);
-        let count = self
-            .state
-            .store
-            .increment(&key, window_end, self.now)
-            .await
-            .map_err(|e| self.state.store_error(e))?;
-        self.judge(&w, count, window_end)
+        let mut highest = (0, self.now);
+        for subject in w.subjects {
+            let (key, window_end) = self.key(&w, subject);
+            let count = self
+                .state
+                .store
+                .increment(&key, window_end, self.now)
+                .await
+                .map_err(|e| self.state.store_error(e))?;
+            highest = highest.max((count, window_end));
+        }
+        self.judge(&w, highest.0, highest.1)
     }
 
     /// Refuses if the limit is already reached, without counting.
     async fn peek(&self, w: Window<'_>) -> Result<(), ApiError> {
-        let (key, window_end) = self.key(&w);
-        let count = self
-            .state
-            .store
-            .counter(&key, self.now)
-            .await
-            .map_err(|e| self.state.store_error(e))?;
-        self.judge(&w, count + 1, window_end)
+        let mut highest = (0, self.now);
+        for subject in w.subjects {
+            let (key, window_end) = self.key(&w, subject);
+            let count = self
+                .state
+                .store
+                .counter(&key, self.now)
+                .await
+                .map_err(|e| self.state.store_error(e))?;
+            highest = highest.max((count, window_end));
+        }
+        self.judge(&w, highest.0 + 1, highest.1)
     }
 
     fn judge(&self, w: &Window<'_>, count: u64, window_end: i64) -> Result<(), ApiError> {
@@ -84,14 +94,14 @@ impl<'a> Limiter<'a> {
     /// Registrations and sends from one client address, per minute and per hour.
     pub async fn client(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
         let Some(ip) = ip else { return Ok(()) };
-        let subject = self.state.ids.client_mac(&ip);
+        let subjects = self.state.ids.client_macs(&ip);
         let l = self.state.limits();
         const MSG: &str = "Too many requests from this address: retry later.";
         // Independent windows: counted concurrently (one store round trip of latency, not two).
         tokio::try_join!(
             self.hit(Window {
                 name: "ip-minute",
-                subject: &subject,
+                subjects: &subjects,
                 max: l.requests_per_ip_per_minute,
                 window_secs: 60,
                 errno: Errno::TooManyForClient,
@@ -99,7 +109,7 @@ impl<'a> Limiter<'a> {
             }),
             self.hit(Window {
                 name: "ip-hour",
-                subject: &subject,
+                subjects: &subjects,
                 max: l.requests_per_ip_per_hour,
                 window_secs: 3600,
                 errno: Errno::TooManyForClient,
@@ -139,12 +149,12 @@ impl<'a> Limiter<'a> {
     /// Codes sent to one number (one per 30 s, five per 10 min) and to its number range.
     pub async fn sends_to(&self, msisdn: &Msisdn) -> Result<(), ApiError> {
         let l = self.state.limits();
-        let number = self.state.ids.msisdn_mac(msisdn);
-        let prefix = self.state.ids.prefix_mac(msisdn);
+        let number = self.state.ids.msisdn_macs(msisdn);
+        let prefix = self.state.ids.prefix_macs(msisdn);
         tokio::try_join!(
             self.hit(Window {
                 name: "number-interval",
-                subject: &number,
+                subjects: &number,
                 max: 1,
                 window_secs: l.send_interval_per_number_secs,
                 errno: Errno::TooManyForNumber,
@@ -152,7 +162,7 @@ impl<'a> Limiter<'a> {
             }),
             self.hit(Window {
                 name: "number-10min",
-                subject: &number,
+                subjects: &number,
                 max: l.sends_per_number_per_10_min,
                 window_secs: 600,
                 errno: Errno::TooManyForNumber,
@@ -160,7 +170,7 @@ impl<'a> Limiter<'a> {
             }),
             self.hit(Window {
                 name: "prefix-hour",
-                subject: &prefix,
+                subjects: &prefix,
                 max: l.sends_per_prefix_per_hour,
                 window_secs: 3600,
                 errno: Errno::TooManyForNumber,
@@ -175,7 +185,7 @@ impl<'a> Limiter<'a> {
         let cap = self.state.settings.stage.daily_cap(country);
         let w = Window {
             name: "country-day",
-            subject: &country.name,
+            subjects: std::slice::from_ref(&country.name),
             max: cap,
             window_secs: 86_400,
             errno: Errno::TooManyForCountry,
@@ -192,13 +202,13 @@ impl<'a> Limiter<'a> {
 
     /// Refuses a code check once the number has had too many wrong codes today (across codes
     /// and sessions: a new code does not reset it).
-    pub async fn wrong_tries_allowed(&self, number_mac: &str) -> Result<(), ApiError> {
-        self.peek(self.wrong_tries_window(number_mac)).await
+    pub async fn wrong_tries_allowed(&self, number_macs: &[String]) -> Result<(), ApiError> {
+        self.peek(self.wrong_tries_window(number_macs)).await
     }
 
-    pub async fn count_wrong_try(&self, number_mac: &str) -> Result<(), ApiError> {
+    pub async fn count_wrong_try(&self, number_macs: &[String]) -> Result<(), ApiError> {
         // Counting is what matters here; the refusal comes with the next check.
-        self.hit(self.wrong_tries_window(number_mac))
+        self.hit(self.wrong_tries_window(number_macs))
             .await
             .or_else(|e| {
                 if e.status == http::StatusCode::TOO_MANY_REQUESTS {
@@ -209,10 +219,10 @@ impl<'a> Limiter<'a> {
             })
     }
 
-    fn wrong_tries_window<'s>(&self, number_mac: &'s str) -> Window<'s> {
+    fn wrong_tries_window<'s>(&self, number_macs: &'s [String]) -> Window<'s> {
         Window {
             name: "number-wrong-day",
-            subject: number_mac,
+            subjects: number_macs,
             max: self.state.limits().wrong_tries_per_number_per_day,
             window_secs: 86_400,
             errno: Errno::TooManyForNumber,

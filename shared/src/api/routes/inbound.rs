@@ -18,6 +18,7 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::api::AppState;
+use crate::api::auth::find_session;
 use crate::api::body::RawBody;
 use crate::api::issue::{CodeRequest, IssueError, issue_and_send};
 use crate::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn};
@@ -124,11 +125,8 @@ async fn act(
         .nth(1)
         .and_then(HawkId::parse)
         .ok_or(Outcome::Ignored("text does not carry a Hawk id"))?;
-    let session_key = state.ids.session_key(&hawk_id);
     let now = state.clock.now_secs();
-    state
-        .store
-        .get_session(&session_key, now)
+    let (session_key, session) = find_session(state, &hawk_id, now)
         .await
         .map_err(|e| Outcome::Failed(state.store_error(e)))?
         .ok_or(Outcome::Ignored("no such session"))?;
@@ -138,6 +136,7 @@ async fn act(
         network(state, params, &msisdn).ok_or(Outcome::Ignored("network not served"))?;
     let request = CodeRequest {
         session_key: &session_key,
+        bound: session.msisdn.as_ref(),
         hawk_id: &hawk_id,
         msisdn: &msisdn,
         kind: CodeKind::Long,

@@ -59,22 +59,26 @@ async fn check(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, Ap
     if pending.wrong_tries >= limits.wrong_tries_per_code {
         return Err(ApiError::expired(LOCKED));
     }
-    // Wrong tries are also counted per number, across codes and sessions (test numbers exempt).
-    let number_mac = auth
-        .session
-        .msisdn
-        .as_ref()
-        .map(|m| m.mac.as_str())
-        .filter(|mac| !is_test_number(state, mac));
+    // Wrong tries are also counted per number, across codes and sessions (test numbers
+    // exempt), under every honoured msisdnSecret version (a rotation restarts no count).
+    let msisdn = auth.bound_msisdn(&state.sealer)?;
+    let number_macs = Some(state.ids.msisdn_macs(&msisdn))
+        .filter(|_| state.settings.stage.test_code_for(&msisdn).is_none());
     let limiter = Limiter::new(state);
-    if let Some(mac) = number_mac {
-        limiter.wrong_tries_allowed(mac).await?;
+    if let Some(macs) = &number_macs {
+        limiter.wrong_tries_allowed(macs).await?;
     }
-    let submitted = state.ids.code_mac(&auth.session_key, &code);
-    let right = bool::from(submitted.as_bytes().ct_eq(pending.mac.as_bytes()));
+    // A code sent before a codeSecret rotation still matches under its version.
+    let right = state
+        .ids
+        .code_macs(&auth.session_key, &code)
+        .iter()
+        .fold(false, |any, mac| {
+            any | bool::from(mac.as_bytes().ct_eq(pending.mac.as_bytes()))
+        });
     if !right {
-        if let Some(mac) = number_mac {
-            limiter.count_wrong_try(mac).await?;
+        if let Some(macs) = &number_macs {
+            limiter.count_wrong_try(macs).await?;
         }
         return match state
             .store
@@ -110,15 +114,5 @@ async fn check(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, Ap
         // Another request used (or locked) this code between our read and our write.
         return Err(ApiError::expired(USED));
     }
-    let msisdn = auth.bound_msisdn()?;
     Ok(Json(json!({"msisdn": msisdn.e164()})))
-}
-
-fn is_test_number(state: &AppState, number_mac: &str) -> bool {
-    state
-        .settings
-        .stage
-        .test_numbers
-        .iter()
-        .any(|t| state.ids.msisdn_mac_of_e164(&t.msisdn) == number_mac)
 }

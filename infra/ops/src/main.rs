@@ -19,6 +19,11 @@ Examples:
   mobileid secret generate --stage dev > secret.json
   mobileid jwks --secret secret.json
 
+  # Rotate the signing key: publish a new one, make it sign, retire the old one a day later
+  mobileid secret add secret.json signingKeys
+  mobileid secret promote secret.json signingKeys <new kid>
+  mobileid secret retire secret.json signingKeys <old kid> --stage production
+
   # Check a stage table before committing it (a shipped stage by name, or any file)
   mobileid stage check production
   mobileid stage check infra/stages/dev.toml
@@ -45,7 +50,7 @@ enum Command {
     #[command(subcommand)]
     Secret(SecretCommand),
 
-    /// Prints the public JWKS (the signing key's public half with its kid) of a stage secret.
+    /// Prints the public JWKS (every signing key's public half with its kid) of a stage secret.
     ///
     /// This is what the stage serves at /.well-known/jwks.json once the secret is in place.
     #[command(after_help = "Example:\n  mobileid jwks --secret secret.json > jwks.json")]
@@ -98,6 +103,51 @@ enum SecretCommand {
         #[arg(long)]
         stage: String,
     },
+
+    /// Adds a new version of a key as `next`: published and honoured, not used yet (a name
+    /// with no version yet, such as sealSecret in an old secret, gets it as current).
+    ///
+    /// NAME is signingKeys, hawkIdSecret, msisdnSecret, codeSecret, principalSecret or
+    /// sealSecret. The file is rewritten in place.
+    #[command(after_help = "Example:\n  mobileid secret add secret.json signingKeys")]
+    Add {
+        #[arg(value_name = "FILE")]
+        secret: String,
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+
+    /// Makes the next version current; the current one becomes previous (still honoured).
+    #[command(after_help = "Example:\n  mobileid secret promote secret.json msisdnSecret 2")]
+    Promote {
+        #[arg(value_name = "FILE")]
+        secret: String,
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// The kid (signingKeys) or version number to promote.
+        #[arg(value_name = "KID|VERSION")]
+        id: String,
+    },
+
+    /// Removes a previous version once everything made with it has expired (the stage's
+    /// limits say how long: certificates for signingKeys, sessions for hawkIdSecret, …).
+    #[command(
+        after_help = "Example:\n  mobileid secret retire secret.json signingKeys <kid> --stage production"
+    )]
+    Retire {
+        #[arg(value_name = "FILE")]
+        secret: String,
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[arg(value_name = "KID|VERSION")]
+        id: String,
+        /// The stage whose limits (certificate and session lifetimes) decide the wait.
+        #[arg(long)]
+        stage: String,
+        /// Retire it now: for a leaked key (what it signed or sealed stops verifying or opening).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -139,6 +189,27 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Secret(SecretCommand::Generate { stage }) => secret::generate(&stage),
+        Command::Secret(SecretCommand::Add { secret, name }) => {
+            secret::rotate(&secret, &name, secret::Rotation::Add)
+        }
+        Command::Secret(SecretCommand::Promote { secret, name, id }) => {
+            secret::rotate(&secret, &name, secret::Rotation::Promote(&id))
+        }
+        Command::Secret(SecretCommand::Retire {
+            secret,
+            name,
+            id,
+            stage,
+            force,
+        }) => secret::rotate(
+            &secret,
+            &name,
+            secret::Rotation::Retire {
+                id: &id,
+                stage: &stage,
+                force,
+            },
+        ),
         Command::Jwks { secret } => secret::jwks(&secret),
         Command::Stage(StageCommand::Check { stage }) => stage::check(&stage),
         Command::Cert(CertCommand::Verify {

@@ -104,6 +104,11 @@ impl<T> Versions<T> {
         self.all.iter().find(|(v, _)| *v == version).map(|(_, s)| s)
     }
 
+    /// The version numbers, the current one first.
+    pub fn numbers(&self) -> impl Iterator<Item = u32> + '_ {
+        self.all.iter().map(|(v, _)| *v)
+    }
+
     /// Every honoured version, the current one first.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.all.iter().map(|(_, s)| s)

@@ -90,6 +90,10 @@ fn value_byte(b: u8) -> bool {
     (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\'
 }
 
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
 fn is_space(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
@@ -108,12 +112,12 @@ impl HawkHeader {
     /// Parses the header's raw bytes (a header value need not be UTF-8, or even ASCII).
     pub fn parse_bytes(authorization: Option<&[u8]>) -> Result<Self, HawkFailure> {
         let value = authorization.ok_or(HawkFailure::Missing)?;
-        let scheme_end = value
-            .iter()
-            .position(|b| is_space(*b))
-            .unwrap_or(value.len());
+        let scheme_end = value.iter().take_while(|b| is_word(**b)).count();
         if !value[..scheme_end].eq_ignore_ascii_case(b"hawk") {
             return Err(HawkFailure::Missing);
+        }
+        if value.get(scheme_end).is_some_and(|b| !is_space(*b)) {
+            return Err(malformed("the scheme must be followed by a space"));
         }
         if value.len() > MAX_HEADER_BYTES {
             return Err(malformed(format!(
@@ -123,10 +127,7 @@ impl HawkHeader {
         let mut found: [Option<&str>; ATTRIBUTES.len()] = [None; ATTRIBUTES.len()];
         let mut rest = skip_spaces(&value[scheme_end..]);
         while !rest.is_empty() {
-            let name_len = rest
-                .iter()
-                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-                .count();
+            let name_len = rest.iter().take_while(|b| is_word(**b)).count();
             let (name, after) = rest.split_at(name_len);
             let after = after
                 .strip_prefix(b"=\"")
@@ -588,6 +589,7 @@ mod tests {
             r#"Hawk id="a",, ts="1", nonce="n", mac="AAAA""#,
             r#"Hawk id="a", ts="1", nonce="n", mac="AAAA", dlg="d""#,
             r#"Hawk id="a", ts="1", nonce="n", mac="AAAA"x"#,
+            r#"Hawk,id="a", ts="1", nonce="n", mac="AAAA""#,
         ] {
             assert!(
                 matches!(parse(bad), Err(HawkFailure::Malformed(_))),
@@ -600,6 +602,7 @@ mod tests {
             Err(HawkFailure::Malformed(_))
         ));
         assert_eq!(parse("Bearer x"), Err(HawkFailure::Missing));
+        assert_eq!(parse("Hawkish x"), Err(HawkFailure::Missing));
         assert_eq!(HawkHeader::parse(None), Err(HawkFailure::Missing));
     }
 

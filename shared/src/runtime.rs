@@ -132,7 +132,8 @@ pub async fn build_services(
     Ok(Arc::new(Services {
         metrics,
         ids: secrets.keyed_ids()?,
-        signer: secrets.signer()?,
+        sealer: secrets.sealer()?,
+        signer: secrets.signing_keys()?,
         settings,
         store,
         sms,

@@ -5,7 +5,11 @@
 
 use std::sync::{LazyLock, Mutex};
 
-use mobileid::crypto::{CertificateSigner, Sealed, open, seal, verify_es256};
+use mobileid::crypto::hawk_auth::{
+    ClientOptions, HawkHeader, MAX_HEADER_BYTES, SignedRequest, client_authorization_with,
+    max_value_bytes,
+};
+use mobileid::crypto::{CertificateSigner, SealSecret, Sealed, Sealer, Versions, verify_es256};
 use mobileid::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn, SessionToken, VerificationCode};
 use mobileid::random::{OsRandomness, Randomness};
 use proptest::prelude::*;
@@ -133,24 +137,31 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
-    fn sealed_values_open_only_with_their_id_and_purpose(
+    fn sealed_values_open_only_with_their_id_secret_and_purpose(
         id in any::<[u8; 32]>(),
         other in any::<[u8; 32]>(),
+        secret in any::<[u8; 32]>(),
+        other_secret in any::<[u8; 32]>(),
         plaintext in proptest::collection::vec(any::<u8>(), 0..256),
         flip in any::<prop::sample::Index>(),
         bit in 0u8..8,
     ) {
-        prop_assume!(id != other);
+        prop_assume!(id != other && secret != other_secret);
         let (id, other) = (HawkId::from_bytes(id), HawkId::from_bytes(other));
-        let sealed = seal(&id, Sealed::Msisdn, &plaintext, &OsRandomness);
-        prop_assert_eq!(open(&id, Sealed::Msisdn, &sealed), Ok(plaintext.clone()));
-        prop_assert!(open(&other, Sealed::Msisdn, &sealed).is_err(), "another id opened it");
-        prop_assert!(open(&id, Sealed::AuthKey, &sealed).is_err(), "another purpose opened it");
+        let sealer = |s: [u8; 32]| {
+            Sealer::new(Versions::single(SealSecret::new(s.to_vec()).unwrap())).unwrap()
+        };
+        let (s, stranger) = (sealer(secret), sealer(other_secret));
+        let sealed = s.seal(&id, Sealed::Msisdn, &plaintext, &OsRandomness);
+        prop_assert_eq!(s.open(&id, Sealed::Msisdn, &sealed), Ok(plaintext.clone()));
+        prop_assert!(s.open(&other, Sealed::Msisdn, &sealed).is_err(), "another id opened it");
+        prop_assert!(stranger.open(&id, Sealed::Msisdn, &sealed).is_err(), "another secret opened it");
+        prop_assert!(s.open(&id, Sealed::AuthKey, &sealed).is_err(), "another purpose opened it");
         let mut altered = sealed.clone();
         let i = flip.index(sealed.len());
         altered[i] ^= 1 << bit;
-        prop_assert!(open(&id, Sealed::Msisdn, &altered).is_err(), "an altered value opened");
-        prop_assert!(open(&id, Sealed::Msisdn, &sealed[..sealed.len() - 1]).is_err());
+        prop_assert!(s.open(&id, Sealed::Msisdn, &altered).is_err(), "an altered value opened");
+        prop_assert!(s.open(&id, Sealed::Msisdn, &sealed[..sealed.len() - 1]).is_err());
     }
 }
 
@@ -324,5 +335,68 @@ fn chi_square_critical_values_match_the_tables() {
             approx >= exact && (approx - exact) / exact < 0.03,
             "df {df}: {approx}"
         );
+    }
+}
+
+// ---- Hawk headers ------------------------------------------------------------------------------
+
+/// Attribute soup: known and unknown names, values with the grammar's delimiters in them.
+fn attribute() -> impl Strategy<Value = String> {
+    let name = prop::sample::select(vec![
+        "id", "ts", "nonce", "hash", "ext", "mac", "app", "dlg", "bewit", "",
+    ]);
+    let value = "[ -~]{0,40}|[0-9]{1,25}|\u{e9}";
+    (
+        name,
+        value,
+        prop::sample::select(vec!["=\"", "= \"", "=", "\""]),
+    )
+        .prop_map(|(name, value, eq)| format!("{name}{eq}{value}\""))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Any bytes are a header or a refusal (never a panic), and a header that parses is within
+    /// every bound.
+    #[test]
+    fn hawk_headers_parse_or_are_refused(
+        raw in proptest::collection::vec(any::<u8>(), 0..300),
+        attributes in proptest::collection::vec(attribute(), 0..10),
+        separator in prop::sample::select(vec![", ", ",", " ", " , ", ",,"]),
+    ) {
+        let soup = format!("Hawk {}", attributes.join(separator));
+        for candidate in [raw.clone(), [b"Hawk ".as_slice(), &raw].concat(), soup.into_bytes()] {
+            if let Ok(h) = HawkHeader::parse_bytes(Some(&candidate)) {
+                prop_assert!(candidate.len() <= MAX_HEADER_BYTES);
+                prop_assert!(h.nonce.len() <= max_value_bytes("nonce") && !h.nonce.is_empty());
+                prop_assert!(h.ts >= 0);
+                prop_assert!(h.dlg.is_none() || h.app.is_some());
+                prop_assert!(candidate.is_ascii());
+            }
+        }
+    }
+
+    /// What the client side makes, the server side reads back and accepts, app and dlg included.
+    #[test]
+    fn made_headers_parse_back_and_verify(
+        ts in 0i64..=i64::MAX,
+        nonce in "[!#-\\[\\]-~]{1,128}",
+        app in proptest::option::of("[ !#-\\[\\]-~]{1,128}"),
+        dlg in proptest::option::of("[ !#-\\[\\]-~]{1,128}"),
+        body in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let token = SessionToken::from_bytes([5; 32]);
+        let (id, key) = mobileid::crypto::derive_credentials(&token);
+        let request = SignedRequest { method: "POST", host: "example.org", port: 443, path: "/x?y=1" };
+        let options = ClientOptions { ext: None, app: app.as_deref(), dlg: dlg.as_deref() };
+        let made = client_authorization_with(
+            &id, &key, &request, ts, &nonce, Some(("application/json", &body)), options,
+        );
+        let parsed = HawkHeader::parse(Some(&made)).expect("a header the client made parses");
+        prop_assert_eq!(parsed.ts, ts);
+        prop_assert_eq!(&parsed.app, &app);
+        prop_assert_eq!(parsed.dlg.as_deref(), app.as_ref().and(dlg.as_deref()));
+        prop_assert_eq!(parsed.verify(&key, &request, Some(("application/json", &body)), true), Ok(()));
     }
 }

@@ -13,10 +13,10 @@ pub fn verify(jwks_source: &str, cert_source: &str, ignore_expiry: bool) -> Resu
     let token = certificate(&cert_text(cert_source)?)?;
     let (header, claims) =
         verify_es256(&token, &keys).map_err(|e| format!("certificate refused: {e}"))?;
-    let now_ms = SystemTime::now()
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let expiry = check_expiry(&claims, now_ms);
+        .map_or(0, |d| d.as_secs() as i64);
+    let expiry = check_times(&claims, now);
     println!(
         "{}",
         serde_json::to_string_pretty(&json!({"header": header, "claims": claims}))
@@ -41,7 +41,8 @@ pub fn verify(jwks_source: &str, cert_source: &str, ignore_expiry: bool) -> Resu
     }
 }
 
-/// `{"keys": [...]}` as is; a `/.well-known/browserid` document becomes a one-key set.
+/// `{"keys": [...]}` as is (a `/.well-known/browserid` document has it too); an older
+/// browserid document with only `public-key` becomes a one-key set.
 fn key_set(doc: Value) -> Result<Value, String> {
     if doc["keys"].is_array() {
         return Ok(doc);
@@ -88,15 +89,24 @@ fn certificate(text: &str) -> Result<String, String> {
         .ok_or_else(|| "the certificate JSON has no \"cert\" string".into())
 }
 
-/// Seconds left before `exp` (epoch milliseconds, as BrowserID certificates carry it).
-fn check_expiry(claims: &Value, now_ms: i64) -> Result<i64, String> {
+/// Seconds left before `exp`, after checking `nbf` (RFC 7519 NumericDates: epoch seconds).
+/// No leeway: this is the issuer's own tool, run against the issuer's clock.
+fn check_times(claims: &Value, now: i64) -> Result<i64, String> {
     let exp = claims["exp"]
         .as_i64()
         .ok_or("the certificate has no numeric exp claim")?;
-    if exp <= now_ms {
-        return Err(format!("it expired {} s ago", (now_ms - exp) / 1000));
+    if let Some(nbf) = claims["nbf"].as_i64()
+        && now < nbf
+    {
+        return Err(format!(
+            "it is not valid before {nbf} ({} s from now)",
+            nbf - now
+        ));
     }
-    Ok((exp - now_ms) / 1000)
+    if exp <= now {
+        return Err(format!("it expired {} s ago", now - exp));
+    }
+    Ok(exp - now)
 }
 
 #[cfg(test)]
@@ -129,13 +139,18 @@ mod tests {
     }
 
     #[test]
-    fn expiry_is_in_milliseconds() {
-        assert_eq!(check_expiry(&json!({"exp": 61_000}), 1_000), Ok(60));
+    fn times_are_in_seconds() {
+        assert_eq!(check_times(&json!({"exp": 1_060}), 1_000), Ok(60));
         assert!(
-            check_expiry(&json!({"exp": 1_000}), 1_000)
+            check_times(&json!({"exp": 1_000}), 1_000)
                 .unwrap_err()
                 .contains("expired")
         );
-        assert!(check_expiry(&json!({}), 0).is_err());
+        assert!(
+            check_times(&json!({"exp": 2_000, "nbf": 1_500}), 1_000)
+                .unwrap_err()
+                .contains("not valid before")
+        );
+        assert!(check_times(&json!({}), 0).is_err());
     }
 }

@@ -25,6 +25,12 @@ Examples (from the repository; `cargo install --path infra/ops` puts `mobileid` 
   # A local server whose inbound-SMS webhook checks signatures
   MOBILEID_SECRET_JSON=$(cargo run -q -p mobileid-ops -- secret generate --stage dev --signature-secret s3cret) infra/run-local.sh
 
+  # Rotate the signing key: publish a new one, make it sign, retire the old one a day later
+  # (NEW_KID and OLD_KID: the kids `jwks --secret secret.json` lists)
+  cargo run -q -p mobileid-ops -- secret add secret.json signingKeys
+  cargo run -q -p mobileid-ops -- secret promote secret.json signingKeys \"$NEW_KID\"
+  cargo run -q -p mobileid-ops -- secret retire secret.json signingKeys \"$OLD_KID\" --stage production
+
   # Check a stage table before committing it (a shipped stage by name, or any file)
   cargo run -q -p mobileid-ops -- stage check production
   cargo run -q -p mobileid-ops -- stage check infra/stages/dev.toml
@@ -50,7 +56,7 @@ enum Command {
     #[command(subcommand)]
     Secret(SecretCommand),
 
-    /// Prints the public JWKS (the signing key's public half with its kid) of a stage secret.
+    /// Prints the public JWKS (every signing key's public half with its kid) of a stage secret.
     ///
     /// This is what the stage serves at /.well-known/jwks.json once the secret is in place.
     #[command(
@@ -114,6 +120,55 @@ enum SecretCommand {
         #[arg(long, default_value = "sha256", requires = "signature_secret")]
         signature_method: String,
     },
+
+    /// Adds a new version of a key as `next`: published and honoured, not used yet (a name
+    /// with no version yet, such as sealSecret in an old secret, gets it as current).
+    ///
+    /// NAME is signingKeys, hawkIdSecret, msisdnSecret, codeSecret, principalSecret or
+    /// sealSecret. The file is rewritten in place.
+    #[command(
+        after_help = "Example:\n  cargo run -q -p mobileid-ops -- secret add secret.json signingKeys"
+    )]
+    Add {
+        #[arg(value_name = "FILE")]
+        secret: String,
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+
+    /// Makes the next version current; the current one becomes previous (still honoured).
+    #[command(
+        after_help = "Example:\n  cargo run -q -p mobileid-ops -- secret promote secret.json msisdnSecret 2"
+    )]
+    Promote {
+        #[arg(value_name = "FILE")]
+        secret: String,
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// The kid (signingKeys) or version number to promote.
+        #[arg(value_name = "KID|VERSION")]
+        id: String,
+    },
+
+    /// Removes a previous version once everything made with it has expired (the stage's
+    /// limits say how long: certificates for signingKeys, sessions for hawkIdSecret, …).
+    #[command(
+        after_help = "Example:\n  cargo run -q -p mobileid-ops -- secret retire secret.json signingKeys \"$OLD_KID\" --stage production"
+    )]
+    Retire {
+        #[arg(value_name = "FILE")]
+        secret: String,
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[arg(value_name = "KID|VERSION")]
+        id: String,
+        /// The stage whose limits (certificate and session lifetimes) decide the wait.
+        #[arg(long)]
+        stage: String,
+        /// Retire it now: for a leaked key (what it signed or sealed stops verifying or opening).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -161,6 +216,27 @@ fn main() -> ExitCode {
             signature_secret,
             signature_method,
         }) => secret::generate(&stage, signature_secret.map(|s| (s, signature_method))),
+        Command::Secret(SecretCommand::Add { secret, name }) => {
+            secret::rotate(&secret, &name, secret::Rotation::Add)
+        }
+        Command::Secret(SecretCommand::Promote { secret, name, id }) => {
+            secret::rotate(&secret, &name, secret::Rotation::Promote(&id))
+        }
+        Command::Secret(SecretCommand::Retire {
+            secret,
+            name,
+            id,
+            stage,
+            force,
+        }) => secret::rotate(
+            &secret,
+            &name,
+            secret::Rotation::Retire {
+                id: &id,
+                stage: &stage,
+                force,
+            },
+        ),
         Command::Jwks { secret } => secret::jwks(&secret),
         Command::Stage(StageCommand::Check { stage }) => stage::check(&stage),
         Command::Cert(CertCommand::Verify {

@@ -1,8 +1,11 @@
-//! `secret generate` and `jwks`: the stage secret and the public keys derived from it.
+//! `secret generate`, `secret add|promote|retire` and `jwks`: the stage secret, the rotation of
+//! its keys, and the public keys derived from it.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use mobileid::config::rotation::{self, Step};
 use mobileid::config::{ServiceSecrets, StageTable};
 use mobileid::random::{OsRandomness, random_array};
-use serde_json::json;
 
 use crate::input::read_text;
 
@@ -62,22 +65,81 @@ fn next_steps(stage: &str, kid: &str, uses_nexmo: bool) -> String {
          --query \"Stacks[0].Outputs[?OutputKey=='ServiceSecretArn'].OutputValue\" --output text)\n       \
          aws secretsmanager put-secret-value --secret-id \"$arn\" --secret-string file://secret.json\n  \
          3. Delete the local copy (shred -u secret.json). Functions read the secret once per cold\n     \
-         start; docs/deployment.md says how to make running ones pick up a new value.\n\
-         Replacing the signing key makes certificates signed with the old one fail to verify."
+         start; docs/deployment.md says how to make running ones pick up a new value, and how\n     \
+         to rotate a key (secret add, promote, retire) without breaking sessions or certificates."
     )
 }
 
-/// Prints `{"keys": [<public JWK with kid>]}` for the secret at `source`.
+/// Prints `{"keys": [...]}` for the secret at `source`: every key not yet retired, the current
+/// one first (what the stage serves at /.well-known/jwks.json).
 pub fn jwks(source: &str) -> Result<(), String> {
     let text = read_text(source, "secret")?;
     let secrets = ServiceSecrets::from_json(&text).map_err(|e| e.to_string())?;
-    let signer = secrets.signer().map_err(|e| e.to_string())?;
-    let jwks = json!({"keys": [signer.public_jwk()]});
+    let keys = secrets.signing_keys().map_err(|e| e.to_string())?;
     println!(
         "{}",
-        serde_json::to_string_pretty(&jwks).expect("JSON values serialise")
+        serde_json::to_string_pretty(&keys.jwks()).expect("JSON values serialise")
     );
     Ok(())
+}
+
+/// One rotation step on the secret file at `path`, written back in place.
+pub enum Rotation<'a> {
+    Add,
+    Promote(&'a str),
+    Retire {
+        id: &'a str,
+        stage: &'a str,
+        force: bool,
+    },
+}
+
+pub fn rotate(path: &str, name: &str, step: Rotation<'_>) -> Result<(), String> {
+    let text = read_text(path, "secret")?;
+    let mut secrets = ServiceSecrets::from_json(&text).map_err(|e| e.to_string())?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let done: Step = match step {
+        Rotation::Add => rotation::add(&mut secrets, name, &OsRandomness),
+        Rotation::Promote(id) => rotation::promote(&mut secrets, name, id, now),
+        Rotation::Retire { id, stage, force } => {
+            let limits = StageTable::load(stage).map_err(|e| e.to_string())?.limits;
+            rotation::retire(&mut secrets, name, id, now, &limits, force)
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    // What is written must load: the functions would refuse to start otherwise.
+    let json = secrets.to_json_pretty();
+    ServiceSecrets::from_json(&json).map_err(|e| format!("refusing to write: {e}"))?;
+    write_in_place(path, &json)?;
+    eprintln!("{}; {path} updated.", done.summary);
+    eprintln!(
+        "Next: put it in Secrets Manager and refresh every function (docs/deployment.md, \
+         \"Rotating keys\"), then shred {path}."
+    );
+    Ok(())
+}
+
+/// Replaces `path` with `contents` (owner-only permissions, renamed into place).
+fn write_in_place(path: &str, contents: &str) -> Result<(), String> {
+    if path == "-" {
+        return Err("a rotation rewrites its secret file: give a path, not -".into());
+    }
+    let tmp = format!("{path}.tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let write = |file: &mut std::fs::File| {
+        std::io::Write::write_all(file, contents.as_bytes())
+            .and_then(|()| std::io::Write::write_all(file, b"\n"))
+    };
+    options
+        .open(&tmp)
+        .and_then(|mut file| write(&mut file))
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("cannot write {path}: {e}"))
 }
 
 #[cfg(test)]

@@ -59,15 +59,15 @@ impl Drop for Scratch {
     }
 }
 
-fn claims(exp_ms: i64) -> Value {
-    json!({"iss": "mobileid.test", "verifiedMSISDN": "+12025550142", "exp": exp_ms, "iat": 0})
+fn claims(exp: i64) -> Value {
+    json!({"iss": "mobileid.test", "verifiedMSISDN": "+12025550142", "exp": exp, "iat": 0})
 }
 
-fn now_ms() -> i64 {
+fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_millis() as i64
+        .as_secs() as i64
 }
 
 #[test]
@@ -108,7 +108,7 @@ fn generate_then_jwks_then_a_signed_certificate_verifies() {
     );
     let jwks_file = dir.write("jwks.json", &jwks.to_string());
 
-    let cert = signer.sign(&claims(now_ms() + 3_600_000));
+    let cert = signer.sign(&claims(now() + 3600));
     let cert_file = dir.write("cert.jwt", &cert);
     let ok = mobileid(&["cert", "verify", "--jwks", &jwks_file, &cert_file]);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
@@ -134,7 +134,10 @@ fn a_stage_without_nexmo_gets_a_random_webhook_secret() {
     ))
     .unwrap();
     assert_ne!(again.nexmo.signature_secret, secrets.nexmo.signature_secret);
-    assert_ne!(again.signing_key, secrets.signing_key);
+    assert_ne!(
+        again.signer().unwrap().kid(),
+        secrets.signer().unwrap().kid()
+    );
 }
 
 #[test]
@@ -187,11 +190,11 @@ fn tampered_foreign_and_expired_certificates_fail() {
         "jwks.json",
         &json!({"keys": [signer.public_jwk()]}).to_string(),
     );
-    let cert = signer.sign(&claims(now_ms() + 3_600_000));
+    let cert = signer.sign(&claims(now() + 3600));
 
     // Another number in the claims, same signature.
     let parts: Vec<&str> = cert.split('.').collect();
-    let mut forged_claims = claims(now_ms() + 3_600_000);
+    let mut forged_claims = claims(now() + 3600);
     forged_claims["verifiedMSISDN"] = json!("+12025550143");
     let forged_payload = URL_SAFE_NO_PAD.encode(forged_claims.to_string());
     let tampered = format!("{}.{forged_payload}.{}", parts[0], parts[2]);
@@ -212,7 +215,7 @@ fn tampered_foreign_and_expired_certificates_fail() {
     let stranger = ServiceSecrets::generate(&mobileid::random::OsRandomness)
         .signer()
         .unwrap();
-    let foreign = stranger.sign(&claims(now_ms() + 3_600_000));
+    let foreign = stranger.sign(&claims(now() + 3600));
     let out = mobileid(&[
         "cert",
         "verify",
@@ -223,7 +226,7 @@ fn tampered_foreign_and_expired_certificates_fail() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("kid"), "{}", text(&out.stderr));
 
-    let expired = signer.sign(&claims(now_ms() - 1_000));
+    let expired = signer.sign(&claims(now() - 1));
     let expired_file = dir.write("e.jwt", &expired);
     let out = mobileid(&["cert", "verify", "--jwks", &jwks_file, &expired_file]);
     assert_eq!(out.status.code(), Some(1));
@@ -272,7 +275,7 @@ fn the_jwks_can_come_from_a_loopback_url() {
     );
     runtime.spawn(async move { axum::serve(listener, app).await });
 
-    let cert = signer.sign(&claims(now_ms() + 60_000));
+    let cert = signer.sign(&claims(now() + 60));
     let out = mobileid_with_stdin(&["cert", "verify", "--jwks", &url, "-"], &cert);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
@@ -388,4 +391,78 @@ fn unknown_stages_get_no_secret_and_help_has_examples() {
         Some(2),
         "usage errors exit 2"
     );
+}
+
+#[test]
+fn the_signing_key_rotates_through_the_cli() {
+    let dir = Scratch::new("rotate");
+    let generated = mobileid(&["secret", "generate", "--stage", "dev"]);
+    let path = dir.write("secret.json", &text(&generated.stdout));
+    let load = || ServiceSecrets::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let old = load().signer().unwrap().kid().to_owned();
+
+    let out = mobileid(&["secret", "add", &path, "signingKeys"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let staged = load();
+    let new = staged
+        .signing_keys
+        .iter()
+        .find(|k| k.kid != old)
+        .expect("a second key")
+        .kid
+        .clone();
+    assert_eq!(staged.signer().unwrap().kid(), old, "next signs nothing");
+    let jwks = mobileid(&["jwks", "--secret", &path]);
+    let jwks: Value = serde_json::from_slice(&jwks.stdout).unwrap();
+    assert_eq!(
+        jwks["keys"].as_array().unwrap().len(),
+        2,
+        "but is published"
+    );
+
+    let out = mobileid(&["secret", "promote", &path, "signingKeys", &new]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(load().signer().unwrap().kid(), new);
+
+    // Too early: certificates the old key signed may still be in use.
+    let out = mobileid(&[
+        "secret",
+        "retire",
+        &path,
+        "signingKeys",
+        &old,
+        "--stage",
+        "dev",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("must stay until"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = mobileid(&[
+        "secret",
+        "retire",
+        &path,
+        "signingKeys",
+        &old,
+        "--stage",
+        "dev",
+        "--force",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(load().signing_keys.len(), 1);
+
+    // The other secrets rotate with the same verbs.
+    for args in [
+        ["secret", "add", path.as_str(), "msisdnSecret", ""],
+        ["secret", "promote", path.as_str(), "msisdnSecret", "2"],
+    ] {
+        let args: Vec<&str> = args.into_iter().filter(|a| !a.is_empty()).collect();
+        let out = mobileid(&args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+    assert_eq!(load().msisdn_secret.len(), 2);
+    let out = mobileid(&["secret", "add", &path, "nonsense"]);
+    assert_eq!(out.status.code(), Some(1));
 }

@@ -6,7 +6,7 @@ use divan::{Bencher, black_box};
 use mobileid::config::ServiceSecrets;
 use mobileid::crypto::hawk_auth::{HawkHeader, SignedRequest, client_authorization, payload_hash};
 use mobileid::crypto::{
-    AuthKey, CertificateSigner, KeyedIds, Sealed, SessionKey, derive_credentials, open, seal,
+    AuthKey, CertificateSigner, KeyedIds, Sealed, Sealer, SessionKey, derive_credentials,
 };
 use mobileid::domain::{ClientPublicKey, CodeKind, HawkId, Msisdn, SessionToken, VerificationCode};
 use mobileid::random::OsRandomness;
@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 /// What the server holds for one device, and a request that device signed.
 pub struct Fixture {
     pub ids: KeyedIds,
+    pub sealer: Sealer,
     pub signer: CertificateSigner,
     pub token: SessionToken,
     pub id: HawkId,
@@ -45,6 +46,7 @@ pub const REQUEST: SignedRequest<'static> = SignedRequest {
 pub static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     let secrets = ServiceSecrets::generate(&OsRandomness);
     let ids = secrets.keyed_ids().expect("generated secrets load");
+    let sealer = secrets.sealer().expect("generated secrets load");
     let token = SessionToken::from_bytes([7; 32]);
     let (id, key) = derive_credentials(&token);
     let msisdn = Msisdn::parse("+33612345678").expect("a French mobile");
@@ -59,15 +61,21 @@ pub static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     );
     let client = CertificateSigner::generate(&OsRandomness).public_jwk();
     let client_key = json!({"kty": "EC", "crv": "P-256", "x": client["x"], "y": client["y"]});
+    // The claim set as /certificate/sign issues it for an EC key.
     let claims = json!({
-        "lastAuthAt": 1_700_000_000_000_i64,
-        "lastVerifiedAt": 1_699_999_990_000_i64,
+        "iss": "mobileid.example.com",
+        "sub": "0123456789abcdef0123456789abcdef",
+        "iat": 1_699_999_990_i64,
+        "nbf": 1_699_999_990_i64,
+        "exp": 1_700_003_600_i64,
+        "phone_number": msisdn.e164(),
+        "phone_number_verified": true,
         "verifiedMSISDN": msisdn.e164(),
+        "lastVerifiedAt": 1_699_999_990_000_i64,
+        "lastAuthAt": 1_700_000_000_000_i64,
         "public-key": client_key,
         "principal": {"email": "0123456789abcdef0123456789abcdef@mobileid.example.com"},
-        "iat": 1_699_999_990_000_i64,
-        "exp": 1_700_000_010_000_i64,
-        "iss": "mobileid.example.com",
+        "cnf": {"jwk": client_key},
     });
     let webhook_params = [
         ("msisdn", "33612345678"),
@@ -83,8 +91,9 @@ pub static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     .collect();
     Fixture {
         session_key: ids.session_key(&id),
-        sealed_auth_key: seal(&id, Sealed::AuthKey, key.as_bytes(), &OsRandomness),
-        sealed_msisdn: seal(&id, Sealed::Msisdn, msisdn.e164().as_bytes(), &OsRandomness),
+        sealed_auth_key: sealer.seal(&id, Sealed::AuthKey, key.as_bytes(), &OsRandomness),
+        sealed_msisdn: sealer.seal(&id, Sealed::Msisdn, msisdn.e164().as_bytes(), &OsRandomness),
+        sealer,
         code: VerificationCode::parse("123456").expect("a short code"),
         signer: secrets.signer().expect("generated key loads"),
         nexmo: NexmoSigner::new("0123456789abcdef", "md5hash").expect("a valid signer"),
@@ -162,7 +171,7 @@ fn hawk_client_header() -> String {
 #[divan::bench]
 fn seal_msisdn() -> Vec<u8> {
     let f = &*FIXTURE;
-    seal(
+    FIXTURE.sealer.seal(
         &f.id,
         Sealed::Msisdn,
         black_box(f.msisdn.e164().as_bytes()),
@@ -173,7 +182,9 @@ fn seal_msisdn() -> Vec<u8> {
 #[divan::bench]
 fn open_auth_key() -> Vec<u8> {
     let f = &*FIXTURE;
-    open(&f.id, Sealed::AuthKey, black_box(&f.sealed_auth_key)).expect("it opens")
+    f.sealer
+        .open(&f.id, Sealed::AuthKey, black_box(&f.sealed_auth_key))
+        .expect("it opens")
 }
 
 #[divan::bench]

@@ -4,7 +4,7 @@
 
 use divan::black_box;
 use mobileid::crypto::hawk_auth::HawkHeader;
-use mobileid::crypto::{AuthKey, Sealed, derive_credentials, open, seal};
+use mobileid::crypto::{AuthKey, Sealed, derive_credentials};
 use mobileid::domain::{ClientPublicKey, CodeKind, HawkId, Msisdn, SessionToken, VerificationCode};
 use mobileid::random::{OsRandomness, random_array};
 
@@ -12,12 +12,15 @@ use crate::crypto::{FIXTURE, REQUEST};
 
 /// Every Hawk-authenticated request: parse the header, key the session, open the stored auth
 /// key, check MAC and payload hash, sign the response.
-fn authenticate() -> (HawkId, Option<String>) {
+fn authenticate() -> (HawkId, String) {
     let f = &*FIXTURE;
     let hawk = HawkHeader::parse(Some(black_box(&f.header))).expect("a valid header");
     let id = hawk.hawk_id().expect("a hex id");
     black_box(f.ids.session_key(&id));
-    let key = open(&id, Sealed::AuthKey, &f.sealed_auth_key).expect("it opens");
+    let key = f
+        .sealer
+        .open(&id, Sealed::AuthKey, &f.sealed_auth_key)
+        .expect("it opens");
     let key = AuthKey::from_bytes(key.try_into().expect("32 bytes"));
     hawk.verify(&key, &REQUEST, Some(("application/json", &f.body)), true)
         .expect("it verifies");
@@ -30,7 +33,10 @@ fn register() {
     let f = &*FIXTURE;
     let token = SessionToken::from_bytes(random_array(&OsRandomness));
     let (id, key) = derive_credentials(&token);
-    black_box(seal(&id, Sealed::AuthKey, key.as_bytes(), &OsRandomness));
+    black_box(
+        f.sealer
+            .seal(&id, Sealed::AuthKey, key.as_bytes(), &OsRandomness),
+    );
     black_box(f.ids.session_key(&id));
 }
 
@@ -63,12 +69,10 @@ fn code_issue(id: &HawkId, session_key: &mobileid::crypto::SessionKey) {
     let code = VerificationCode::generate(CodeKind::Short, &OsRandomness);
     black_box(f.ids.code_mac(session_key, &code));
     black_box(f.ids.msisdn_mac(&msisdn));
-    black_box(seal(
-        id,
-        Sealed::Msisdn,
-        msisdn.e164().as_bytes(),
-        &OsRandomness,
-    ));
+    black_box(
+        f.sealer
+            .seal(id, Sealed::Msisdn, msisdn.e164().as_bytes(), &OsRandomness),
+    );
 }
 
 /// sms/verify_code: authentication, the submitted code's MAC, the sealed number opened.
@@ -78,7 +82,11 @@ fn verify_code() {
     let (id, _) = black_box(authenticate());
     let code = VerificationCode::parse(black_box("123456")).expect("a short code");
     black_box(f.ids.code_mac(&f.ids.session_key(&id), &code));
-    black_box(open(&id, Sealed::Msisdn, &f.sealed_msisdn).expect("it opens"));
+    black_box(
+        f.sealer
+            .open(&id, Sealed::Msisdn, &f.sealed_msisdn)
+            .expect("it opens"),
+    );
 }
 
 /// certificate/sign: authentication, the number opened, the client key checked, the
@@ -87,7 +95,11 @@ fn verify_code() {
 fn certificate_sign() {
     let f = &*FIXTURE;
     let (id, _) = black_box(authenticate());
-    black_box(open(&id, Sealed::Msisdn, &f.sealed_msisdn).expect("it opens"));
+    black_box(
+        f.sealer
+            .open(&id, Sealed::Msisdn, &f.sealed_msisdn)
+            .expect("it opens"),
+    );
     black_box(ClientPublicKey::from_param(&f.client_key).expect("a valid key"));
     black_box(f.ids.principal(&f.msisdn));
     black_box(f.signer.sign(&f.claims));

@@ -1,8 +1,11 @@
 //! The Hawk extractor: authenticates a request against its session before the route runs,
-//! and signs the route's answer with `Server-Authorization`.
+//! and signs every answer to an authenticated request with `Server-Authorization` — the
+//! route's, and the errors found after authentication (a body that is not JSON, an Accept
+//! header that refuses JSON).
 //!
-//! Order of checks (each failure has its own message): header present → header well-formed →
-//! credentials known → MAC → payload hash → timestamp skew → nonce never seen.
+//! Order of checks (each failure has its own message): body within its limits → header present
+//! → header well-formed and within its bounds → credentials known → MAC → payload hash →
+//! timestamp skew → nonce never seen; then, signed: Accept, then the body's JSON.
 
 use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
@@ -11,14 +14,15 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use super::AppState;
 use super::body::{Params, RawBody, check_accept};
 use crate::crypto::hawk_auth::{HawkFailure, HawkHeader, SignedRequest};
-use crate::crypto::{AuthKey, Sealed, SessionKey, open};
+use crate::crypto::{AuthKey, Sealed, Sealer, SessionKey};
 use crate::domain::{HawkId, Msisdn};
 use crate::error::{ApiError, Errno};
-use crate::store::SessionRecord;
+use crate::store::{SessionRecord, StoreError};
 
 /// A request whose Hawk header checked out, with its session and parameters.
 pub struct Authenticated {
     pub hawk_id: HawkId,
+    /// Where the session is stored (under the hawkIdSecret version it was created with).
     pub session_key: SessionKey,
     pub session: SessionRecord,
     pub params: Params,
@@ -30,11 +34,11 @@ pub struct Authenticated {
 
 impl Authenticated {
     /// The session's number, unsealed with the client's Hawk id (only this request can).
-    pub fn bound_msisdn(&self) -> Result<Msisdn, ApiError> {
+    pub fn bound_msisdn(&self, sealer: &Sealer) -> Result<Msisdn, ApiError> {
         self.session
             .msisdn
             .as_ref()
-            .and_then(|m| open(&self.hawk_id, Sealed::Msisdn, &m.sealed).ok())
+            .and_then(|m| sealer.open(&self.hawk_id, Sealed::Msisdn, &m.sealed).ok())
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .and_then(|e164| Msisdn::parse(&e164).ok())
             .ok_or_else(|| {
@@ -54,79 +58,113 @@ impl Authenticated {
     }
 }
 
+/// The session of a Hawk id, under whichever honoured hawkIdSecret version it was stored
+/// (current first: during a rotation, sessions made before it are found under the old one).
+pub async fn find_session(
+    state: &AppState,
+    hawk_id: &HawkId,
+    now: i64,
+) -> Result<Option<(SessionKey, SessionRecord)>, StoreError> {
+    for key in state.ids.session_keys(hawk_id) {
+        if let Some(record) = state.store.get_session(&key, now).await? {
+            return Ok(Some((key, record)));
+        }
+    }
+    Ok(None)
+}
+
 impl FromRequest<AppState> for Authenticated {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (parts, body) = req.into_parts();
-        check_accept(&parts.headers)?;
         let limits = state.limits();
-        let raw = RawBody::read(&parts.headers, body, limits.max_body_bytes).await?;
-
-        let authorization = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let hawk = HawkHeader::parse(authorization).map_err(failure)?;
-        let (host, port) = host_and_port(&parts.headers, state.settings.default_port)?;
-        let path = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let request = SignedRequest {
-            method: parts.method.as_str(),
-            host: &host,
-            port,
-            path,
-        };
-
-        let hawk_id = hawk
-            .hawk_id()
-            .ok_or_else(|| failure(HawkFailure::UnknownCredentials))?;
-        let session_key = state.ids.session_key(&hawk_id);
-        let now = state.clock.now_secs();
-        let session = state
-            .store
-            .get_session(&session_key, now)
+        let raw = RawBody::read(&parts.headers, body, limits.max_body_bytes)
             .await
-            .map_err(|e| state.store_error(e))?
-            .ok_or_else(|| failure(HawkFailure::UnknownCredentials))?;
-        let key = open(&hawk_id, Sealed::AuthKey, &session.sealed_auth_key)
-            .ok()
-            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-            .map(AuthKey::from_bytes)
-            .ok_or_else(|| failure(HawkFailure::UnknownCredentials))?;
-
-        hawk.verify(
-            &key,
-            &request,
-            Some((&raw.content_type, &raw.bytes)),
-            limits.require_payload_hash,
-        )
-        .map_err(failure)?;
-        hawk.check_timestamp(&key, now, limits.hawk_skew_secs)
-            .map_err(failure)?;
-        // A nonce is remembered for the whole window in which its timestamp is acceptable.
-        let nonce_key = format!("nonce#{}#{}", session_key.as_str(), hawk.nonce);
-        let fresh = state
-            .store
-            .insert_once(&nonce_key, hawk.ts + limits.hawk_skew_secs + 1, now)
-            .await
-            .map_err(|e| state.store_error(e))?;
-        if !fresh {
-            return Err(failure(HawkFailure::Replayed));
-        }
-
-        let server_authorization = hawk
-            .server_authorization(&key, &request)
-            .and_then(|v| HeaderValue::from_str(&v).ok());
-        Ok(Authenticated {
-            params: raw.params()?,
+            .map_err(IntoResponse::into_response)?;
+        let (hawk_id, session_key, session, server_authorization) =
+            authenticate(state, &parts, &raw)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        let mut auth = Authenticated {
+            params: Params::default(),
             hawk_id,
             session_key,
             session,
             client_ip: super::client::client_ip(&parts.extensions),
-            headers: parts.headers,
-            server_authorization,
-        })
+            headers: HeaderMap::new(),
+            server_authorization: HeaderValue::from_str(&server_authorization).ok(),
+        };
+        // From here on the client is authenticated: every refusal is signed.
+        match check_accept(&parts.headers).and_then(|()| raw.params()) {
+            Ok(params) => {
+                auth.params = params;
+                auth.headers = parts.headers;
+                Ok(auth)
+            }
+            Err(e) => Err(auth.respond(Err(e))),
+        }
     }
+}
+
+/// The Hawk checks, in order; the session and the `Server-Authorization` value on success.
+async fn authenticate(
+    state: &AppState,
+    parts: &http::request::Parts,
+    raw: &RawBody,
+) -> Result<(HawkId, SessionKey, SessionRecord, String), ApiError> {
+    let limits = state.limits();
+    let authorization = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    let hawk = HawkHeader::parse_bytes(authorization).map_err(failure)?;
+    let (host, port) = host_and_port(&parts.headers, state.settings.default_port)?;
+    let path = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let request = SignedRequest {
+        method: parts.method.as_str(),
+        host: &host,
+        port,
+        path,
+    };
+
+    let hawk_id = hawk
+        .hawk_id()
+        .ok_or_else(|| failure(HawkFailure::UnknownCredentials))?;
+    let now = state.clock.now_secs();
+    let (session_key, session) = find_session(state, &hawk_id, now)
+        .await
+        .map_err(|e| state.store_error(e))?
+        .ok_or_else(|| failure(HawkFailure::UnknownCredentials))?;
+    let key = state
+        .sealer
+        .open(&hawk_id, Sealed::AuthKey, &session.sealed_auth_key)
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .map(AuthKey::from_bytes)
+        .ok_or_else(|| failure(HawkFailure::UnknownCredentials))?;
+
+    hawk.verify(
+        &key,
+        &request,
+        Some((&raw.content_type, &raw.bytes)),
+        limits.require_payload_hash,
+    )
+    .map_err(failure)?;
+    hawk.check_timestamp(&key, now, limits.hawk_skew_secs)
+        .map_err(failure)?;
+    // A nonce is remembered for the whole window in which its timestamp is acceptable.
+    let nonce_key = format!("nonce#{}#{}", session_key.as_str(), hawk.nonce);
+    let fresh = state
+        .store
+        .insert_once(&nonce_key, hawk.ts + limits.hawk_skew_secs + 1, now)
+        .await
+        .map_err(|e| state.store_error(e))?;
+    if !fresh {
+        return Err(failure(HawkFailure::Replayed));
+    }
+    let server_authorization = hawk.server_authorization(&key, &request);
+    Ok((hawk_id, session_key, session, server_authorization))
 }
 
 /// Host and port as the client signed them: from the Host header; with HTTPS in front
@@ -162,12 +200,13 @@ fn host_and_port(headers: &HeaderMap, default_port: u16) -> Result<(String, u16)
 fn failure(f: HawkFailure) -> ApiError {
     let (message, challenge) = match f {
         HawkFailure::Missing => ("Missing Hawk authentication.", "Hawk".to_owned()),
-        HawkFailure::Malformed => {
+        HawkFailure::Malformed(why) => {
             return ApiError::new(
                 StatusCode::BAD_REQUEST,
                 Errno::InvalidAuthToken,
                 "Bad header format",
-            );
+            )
+            .with_info(why);
         }
         HawkFailure::UnknownCredentials => {
             ("Unknown credentials", challenge("Unknown credentials"))

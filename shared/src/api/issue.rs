@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use super::AppState;
 use super::limits::{Charges, Limiter};
 use crate::config::Destination;
-use crate::crypto::{Sealed, SessionKey, seal};
+use crate::crypto::{Sealed, SessionKey};
 use crate::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn, VerificationCode};
 use crate::error::ApiError;
 use crate::sms::receipts::{self, MessageId, SentRecord};
@@ -77,15 +77,14 @@ pub async fn issue_and_send(state: &AppState, req: CodeRequest<'_>) -> Result<()
     if req.session.expires_at <= now {
         return Err(IssueError::NoSession);
     }
-    let number_mac = state.ids.msisdn_mac(req.msisdn);
-    if req
-        .session
-        .msisdn
-        .as_ref()
-        .is_some_and(|b| b.mac != number_mac)
-    {
-        return Err(IssueError::OtherNumber);
-    }
+    // The same number bound before a msisdnSecret rotation keeps its MAC (the store compares
+    // MACs to keep one number per session); a new binding uses the current version.
+    let macs = state.ids.msisdn_macs(req.msisdn);
+    let number_mac = match req.session.msisdn.as_ref() {
+        Some(bound) if macs.contains(&bound.mac) => bound.mac.clone(),
+        Some(_) => return Err(IssueError::OtherNumber),
+        None => macs[0].clone(),
+    };
     let stage = &state.settings.stage;
     let test_code = stage.test_code_for(req.msisdn);
     let charges = match test_code {
@@ -137,7 +136,7 @@ async fn issue_charged(
     };
     let bound = BoundMsisdn {
         mac: number_mac,
-        sealed: seal(
+        sealed: state.sealer.seal(
             req.hawk_id,
             Sealed::Msisdn,
             req.msisdn.e164().as_bytes(),

@@ -9,6 +9,11 @@
 //!
 //! Every refusal answers the backoff protocol: 429, the errno of the limit, `Retry-After` and
 //! `retryAfter` = the seconds until the charge could succeed.
+//!
+//! Subjects (numbers, ranges, addresses) are keyed by an HMAC under `msisdnSecret`. During a
+//! rotation every honoured version is a subject of its own, and each is charged: the old
+//! version's records keep their counts (a rotation restarts none), the new one's start to
+//! fill, and a refusal by any of them refuses the request.
 
 use std::net::IpAddr;
 
@@ -162,24 +167,25 @@ impl<'a> Limiter<'a> {
 
     fn client_rules(&self, ip: Option<IpAddr>) -> Vec<Rule> {
         let Some(ip) = ip else { return Vec::new() };
-        let subject = self.state.ids.client_mac(&client_group(ip));
+        let subjects = self.state.ids.client_macs(&client_group(ip));
         let l = self.state.limits();
-        [
-            ("ip-minute", l.requests_per_ip_per_minute, 60),
-            ("ip-hour", l.requests_per_ip_per_hour, 3600),
-        ]
-        .into_iter()
-        .map(|(name, max, secs)| {
-            let (key, limit) = self.fixed(name, &subject, max, secs);
-            Rule {
-                name,
-                key,
-                limit,
-                errno: Errno::TooManyForClient,
-                messages: CLIENT_MSG,
+        let mut rules = Vec::new();
+        for subject in &subjects {
+            for (name, max, secs) in [
+                ("ip-minute", l.requests_per_ip_per_minute, 60),
+                ("ip-hour", l.requests_per_ip_per_hour, 3600),
+            ] {
+                let (key, limit) = self.fixed(name, subject, max, secs);
+                rules.push(Rule {
+                    name,
+                    key,
+                    limit,
+                    errno: Errno::TooManyForClient,
+                    messages: CLIENT_MSG,
+                });
             }
-        })
-        .collect()
+        }
+        rules
     }
 
     /// Registrations from one client address, per minute and per hour.
@@ -257,39 +263,39 @@ impl<'a> Limiter<'a> {
             errno: Errno::TooManyForSession,
             messages: SESSION_MSG,
         });
-        rules.push(Rule {
-            name: "number",
-            key: format!("rl#number#{}", ids.msisdn_mac(msisdn)),
-            limit: Limit::Sliding(vec![
-                Window {
-                    max: 1,
-                    secs: l.send_interval_per_number_secs,
-                },
-                Window {
-                    max: l.sends_per_number_per_10_min,
-                    secs: 600,
-                },
-                Window {
-                    max: l.sends_per_number_per_day,
-                    secs: 86_400,
-                },
-            ]),
-            errno: Errno::TooManyForNumber,
-            messages: NUMBER_MSGS,
-        });
-        let (key, limit) = self.fixed(
-            "prefix-hour",
-            &ids.prefix_mac(msisdn),
-            l.sends_per_prefix_per_hour,
-            3600,
-        );
-        rules.push(Rule {
-            name: "prefix-hour",
-            key,
-            limit,
-            errno: Errno::TooManyForNumber,
-            messages: PREFIX_MSG,
-        });
+        for number in ids.msisdn_macs(msisdn) {
+            rules.push(Rule {
+                name: "number",
+                key: format!("rl#number#{number}"),
+                limit: Limit::Sliding(vec![
+                    Window {
+                        max: 1,
+                        secs: l.send_interval_per_number_secs,
+                    },
+                    Window {
+                        max: l.sends_per_number_per_10_min,
+                        secs: 600,
+                    },
+                    Window {
+                        max: l.sends_per_number_per_day,
+                        secs: 86_400,
+                    },
+                ]),
+                errno: Errno::TooManyForNumber,
+                messages: NUMBER_MSGS,
+            });
+        }
+        for prefix in ids.prefix_macs(msisdn) {
+            let (key, limit) =
+                self.fixed("prefix-hour", &prefix, l.sends_per_prefix_per_hour, 3600);
+            rules.push(Rule {
+                name: "prefix-hour",
+                key,
+                limit,
+                errno: Errno::TooManyForNumber,
+                messages: PREFIX_MSG,
+            });
+        }
         let (shards, per_shard) = self.country_shards(country);
         let first = self.random_below(shards);
         rules.push(self.country_rule(country, first, per_shard));
@@ -346,15 +352,18 @@ impl<'a> Limiter<'a> {
         u32::from_le_bytes(bytes) % n
     }
 
-    /// One code check for the number with `number_mac`, from `ip`, charged before the code is
-    /// compared: a tight budget per (number, client address) and a wider one per number.
-    /// Sliding windows: the budget comes back as checks age, so a refusal is a backoff of at
-    /// most `wrong_tries_window_secs`, never a day-long lock.
-    pub async fn code_check(&self, number_mac: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
+    /// One code check for `msisdn`, from `ip`, charged before the code is compared: a tight
+    /// budget per (number, client address) and a wider one per number. Sliding windows: the
+    /// budget comes back as checks age, so a refusal is a backoff of at most
+    /// `wrong_tries_window_secs`, never a day-long lock.
+    pub async fn code_check(&self, msisdn: &Msisdn, ip: Option<IpAddr>) -> Result<(), ApiError> {
         let l = self.state.limits();
-        let client = match ip {
-            Some(ip) => self.state.ids.client_mac(&client_group(ip)),
-            None => "unknown".to_owned(),
+        let ids = &self.state.ids;
+        let numbers = ids.msisdn_macs(msisdn);
+        // One client subject per secret version, paired with the number's of the same version.
+        let clients = match ip {
+            Some(ip) => ids.client_macs(&client_group(ip)),
+            None => vec!["unknown".to_owned(); numbers.len()],
         };
         let window = |max| {
             Limit::Sliding(vec![Window {
@@ -362,22 +371,23 @@ impl<'a> Limiter<'a> {
                 secs: l.wrong_tries_window_secs,
             }])
         };
-        let rules = [
-            Rule {
+        let mut rules = Vec::new();
+        for (number, client) in numbers.iter().zip(&clients) {
+            rules.push(Rule {
                 name: "wrong-number-client",
-                key: format!("rl#wrong#{number_mac}#{client}"),
+                key: format!("rl#wrong#{number}#{client}"),
                 limit: window(l.wrong_tries_per_number_per_client),
                 errno: Errno::TooManyForNumber,
                 messages: WRONG_MSG,
-            },
-            Rule {
+            });
+            rules.push(Rule {
                 name: "wrong-number",
-                key: format!("rl#wrong#{number_mac}"),
+                key: format!("rl#wrong#{number}"),
                 limit: window(l.wrong_tries_per_number),
                 errno: Errno::TooManyForNumber,
                 messages: WRONG_MSG,
-            },
-        ];
+            });
+        }
         // Checks are what is counted, right or wrong: the charges stay.
         let _kept = self.charge(&rules).await?;
         Ok(())

@@ -24,7 +24,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::api::body::RawBody;
 use crate::clock::Clock;
 use crate::config::{Limits, Settings};
-use crate::crypto::{CertificateSigner, KeyedIds};
+use crate::crypto::{KeyedIds, Sealer, SigningKeys};
 use crate::error::{ApiError, Errno};
 use crate::metrics::Metrics;
 use crate::random::Randomness;
@@ -42,7 +42,10 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn Randomness>,
     pub ids: KeyedIds,
-    pub signer: CertificateSigner,
+    /// Seals and opens the session's number and auth key (with the client's Hawk id).
+    pub sealer: Sealer,
+    /// The current key signs certificates; every published key is in the JWKS.
+    pub signer: SigningKeys,
     /// The fake gateway's read side, when SMS go there (local server, load-stage): serves
     /// `/receive` and `/__sms__/`.
     pub outbox: Option<Arc<dyn FakeGateway>>,

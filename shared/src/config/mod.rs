@@ -1,12 +1,15 @@
 //! Configuration: the stage table (reviewed files under `infra/stages/`), the limits, the
 //! secrets, and the `MOBILEID_*` environment.
 
+pub mod rotation;
 mod secrets;
 mod settings;
 mod stage;
 mod web;
 
-pub use secrets::{NexmoSecrets, ServiceSecrets};
+pub use secrets::{
+    KeyState, NexmoSecrets, SECRET_NAMES, SecretEntry, ServiceSecrets, SigningKeyEntry,
+};
 pub use settings::{BearerToken, Settings, StoreKind};
 pub use stage::{Country, Destination, Limits, Others, Senders, StageTable, TestNumber};
 pub use web::{AllowedOrigin, AppHash, OTP_DOMAIN_MAX_LEN, OtpDomain};

@@ -1,26 +1,99 @@
 //! The stage's secret (one Secrets Manager secret per stage, read once per cold start): the
-//! certificate-signing key and the HMAC secrets, plus the Nexmo credentials.
+//! certificate-signing keys, the HMAC secrets and the seal secret, each with its versions, plus
+//! the Nexmo credentials.
+//!
+//! Every key and secret is a list of versions in one of three states: `next` (honoured for
+//! reading and published, not yet used for new records), `current` (exactly one: signs, keys
+//! and seals new records) and `previous` (still honoured until everything made with it has
+//! expired; `demotedAt` says since when). `rotation.rs` moves versions between the states.
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::ConfigError;
-use crate::crypto::{CertificateSigner, HmacSecret, KeyedIds};
+use crate::crypto::{
+    CertificateSigner, HmacSecret, KeyedIds, SealSecret, Sealer, SigningKeys, Versions,
+};
 use crate::random::{Randomness, random_array};
+
+/// Where a key or secret version is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyState {
+    Next,
+    Current,
+    Previous,
+}
+
+/// One certificate-signing key.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SigningKeyEntry {
+    /// The RFC 7638 thumbprint of its public key (checked at load).
+    pub kid: String,
+    /// The ES256 private scalar, base64url (32 bytes).
+    pub private_key: String,
+    pub state: KeyState,
+    /// Epoch seconds when it stopped being current (`previous` keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demoted_at: Option<i64>,
+}
+
+/// One version of an HMAC or seal secret.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretEntry {
+    pub version: u32,
+    /// Hex.
+    pub secret: String,
+    pub state: KeyState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demoted_at: Option<i64>,
+}
 
 /// The secret document, as stored in Secrets Manager (JSON).
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServiceSecrets {
-    /// The ES256 private scalar, base64url (32 bytes).
-    pub signing_key: String,
-    pub hawk_id_secret: String,
-    pub msisdn_secret: String,
-    pub code_secret: String,
-    pub principal_secret: String,
+    #[serde(default)]
+    pub signing_keys: Vec<SigningKeyEntry>,
+    /// A secret made before keys had versions: one key, read as the current one.
+    #[serde(default, skip_serializing)]
+    signing_key: Option<String>,
+    #[serde(deserialize_with = "versions")]
+    pub hawk_id_secret: Vec<SecretEntry>,
+    #[serde(deserialize_with = "versions")]
+    pub msisdn_secret: Vec<SecretEntry>,
+    #[serde(deserialize_with = "versions")]
+    pub code_secret: Vec<SecretEntry>,
+    #[serde(deserialize_with = "versions")]
+    pub principal_secret: Vec<SecretEntry>,
+    /// Bound into the key that seals each session's number and auth key (with the Hawk id).
+    #[serde(default, deserialize_with = "versions")]
+    pub seal_secret: Vec<SecretEntry>,
     #[serde(default)]
     pub nexmo: NexmoSecrets,
+}
+
+/// A secret is a list of versions, or (made before versions existed) a bare hex string: its
+/// version 1, current.
+fn versions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretEntry>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        Bare(String),
+        Versions(Vec<SecretEntry>),
+    }
+    Ok(match Form::deserialize(d)? {
+        Form::Bare(secret) => vec![SecretEntry {
+            version: 1,
+            secret,
+            state: KeyState::Current,
+            demoted_at: None,
+        }],
+        Form::Versions(v) => v,
+    })
 }
 
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -44,44 +117,189 @@ impl fmt::Debug for ServiceSecrets {
     }
 }
 
+/// The secrets that carry versions, by their name in the JSON.
+pub const SECRET_NAMES: [&str; 5] = [
+    "hawkIdSecret",
+    "msisdnSecret",
+    "codeSecret",
+    "principalSecret",
+    "sealSecret",
+];
+
 impl ServiceSecrets {
-    /// A fresh secret: new signing key and HMAC secrets, Nexmo values left for the operator.
+    /// A fresh secret: new signing key and HMAC and seal secrets (each its version 1, current),
+    /// Nexmo values left for the operator.
     pub fn generate(rng: &dyn Randomness) -> Self {
-        let hex32 = || hex::encode(random_array::<32>(rng));
+        let one = || {
+            vec![SecretEntry {
+                version: 1,
+                secret: fresh_secret(rng),
+                state: KeyState::Current,
+                demoted_at: None,
+            }]
+        };
         ServiceSecrets {
-            signing_key: CertificateSigner::generate(rng).private_b64(),
-            hawk_id_secret: hex32(),
-            msisdn_secret: hex32(),
-            code_secret: hex32(),
-            principal_secret: hex32(),
+            signing_keys: vec![SigningKeyEntry::fresh(rng, KeyState::Current)],
+            signing_key: None,
+            hawk_id_secret: one(),
+            msisdn_secret: one(),
+            code_secret: one(),
+            principal_secret: one(),
+            seal_secret: one(),
             nexmo: NexmoSecrets::default(),
         }
     }
 
+    /// Reads and checks the document: every key and secret loads, and each has one current
+    /// version.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        serde_json::from_str(text).map_err(|e| ConfigError::new(format!("secret JSON: {e}")))
+        let mut secrets: ServiceSecrets = serde_json::from_str(text)
+            .map_err(|e| ConfigError::new(format!("secret JSON: {e}")))?;
+        match (secrets.signing_key.take(), secrets.signing_keys.is_empty()) {
+            (Some(d), true) => {
+                let signer = CertificateSigner::from_private_b64(&d)
+                    .map_err(|e| ConfigError::new(format!("secret signingKey: {e}")))?;
+                secrets.signing_keys.push(SigningKeyEntry {
+                    kid: signer.kid().to_owned(),
+                    private_key: d,
+                    state: KeyState::Current,
+                    demoted_at: None,
+                });
+            }
+            (Some(_), false) => {
+                return Err(ConfigError::new(
+                    "secret: signingKey and signingKeys both given (keep signingKeys)",
+                ));
+            }
+            (None, _) => {}
+        }
+        secrets.signing_keys()?;
+        secrets.keyed_ids()?;
+        secrets.sealer()?;
+        Ok(secrets)
     }
 
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).expect("secrets serialise")
     }
 
+    /// The signing keys: the current one signs, all of them are published.
+    pub fn signing_keys(&self) -> Result<SigningKeys, ConfigError> {
+        let err = |msg: String| ConfigError::new(format!("secret signingKeys: {msg}"));
+        let mut current = None;
+        let mut others = Vec::new();
+        for entry in &self.signing_keys {
+            let signer = CertificateSigner::from_private_b64(&entry.private_key)
+                .map_err(|e| err(format!("{}: {e}", entry.kid)))?;
+            if signer.kid() != entry.kid {
+                return Err(err(format!(
+                    "kid {} does not match its key (thumbprint {})",
+                    entry.kid,
+                    signer.kid()
+                )));
+            }
+            if others
+                .iter()
+                .chain(current.iter())
+                .any(|s: &CertificateSigner| s.kid() == entry.kid)
+            {
+                return Err(err(format!("kid {} is listed twice", entry.kid)));
+            }
+            match (entry.state, &current) {
+                (KeyState::Current, None) => current = Some(signer),
+                (KeyState::Current, Some(_)) => {
+                    return Err(err("more than one current key".into()));
+                }
+                _ => others.push(signer),
+            }
+        }
+        let current = current.ok_or_else(|| err("no current key".into()))?;
+        Ok(SigningKeys::new(current, others))
+    }
+
+    /// The current signing key (what `secret generate` reports, what certificates carry).
     pub fn signer(&self) -> Result<CertificateSigner, ConfigError> {
-        CertificateSigner::from_private_b64(&self.signing_key)
-            .map_err(|e| ConfigError::new(format!("secret signingKey: {e}")))
+        Ok(self.signing_keys()?.current().clone())
     }
 
     pub fn keyed_ids(&self) -> Result<KeyedIds, ConfigError> {
-        let secret = |name: &str, value: &str| {
-            HmacSecret::from_hex(value).map_err(|e| ConfigError::new(format!("secret {name}: {e}")))
-        };
-        Ok(KeyedIds {
-            hawk_id_secret: secret("hawkIdSecret", &self.hawk_id_secret)?,
-            msisdn_secret: secret("msisdnSecret", &self.msisdn_secret)?,
-            code_secret: secret("codeSecret", &self.code_secret)?,
-            principal_secret: secret("principalSecret", &self.principal_secret)?,
+        let hmac =
+            |name: &str, entries: &[SecretEntry]| versions_of(name, entries, HmacSecret::from_hex);
+        let principal = hmac("principalSecret", &self.principal_secret)?;
+        Ok(KeyedIds::new(
+            hmac("hawkIdSecret", &self.hawk_id_secret)?,
+            hmac("msisdnSecret", &self.msisdn_secret)?,
+            hmac("codeSecret", &self.code_secret)?,
+            principal.current().clone(),
+        ))
+    }
+
+    pub fn sealer(&self) -> Result<Sealer, ConfigError> {
+        if self.seal_secret.is_empty() {
+            return Err(ConfigError::new(
+                "secret sealSecret: missing (a secret made before it existed: add one with \
+                 `mobileid secret add FILE sealSecret`, see docs/deployment.md)",
+            ));
+        }
+        let versions = versions_of("sealSecret", &self.seal_secret, SealSecret::from_hex)?;
+        Sealer::new(versions).map_err(|e| ConfigError::new(format!("secret sealSecret: {e}")))
+    }
+
+    /// The versions of the secret called `name` (one of [`SECRET_NAMES`]).
+    pub fn entries_mut(&mut self, name: &str) -> Option<&mut Vec<SecretEntry>> {
+        Some(match name {
+            "hawkIdSecret" => &mut self.hawk_id_secret,
+            "msisdnSecret" => &mut self.msisdn_secret,
+            "codeSecret" => &mut self.code_secret,
+            "principalSecret" => &mut self.principal_secret,
+            "sealSecret" => &mut self.seal_secret,
+            _ => return None,
         })
     }
+}
+
+impl SigningKeyEntry {
+    pub fn fresh(rng: &dyn Randomness, state: KeyState) -> Self {
+        let signer = CertificateSigner::generate(rng);
+        SigningKeyEntry {
+            kid: signer.kid().to_owned(),
+            private_key: signer.private_b64(),
+            state,
+            demoted_at: None,
+        }
+    }
+}
+
+/// 32 random bytes, hex: a new HMAC or seal secret.
+pub fn fresh_secret(rng: &dyn Randomness) -> String {
+    hex::encode(random_array::<32>(rng))
+}
+
+/// Loads every version of one secret; exactly one is current, versions are unique.
+fn versions_of<T>(
+    name: &str,
+    entries: &[SecretEntry],
+    load: impl Fn(&str) -> Result<T, &'static str>,
+) -> Result<Versions<T>, ConfigError> {
+    let err = |msg: String| ConfigError::new(format!("secret {name}: {msg}"));
+    let mut current = None;
+    let mut others = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        if entries[..i].iter().any(|e| e.version == entry.version) {
+            return Err(err(format!("version {} is listed twice", entry.version)));
+        }
+        let secret =
+            load(&entry.secret).map_err(|e| err(format!("version {}: {e}", entry.version)))?;
+        match (entry.state, &current) {
+            (KeyState::Current, None) => current = Some((entry.version, secret)),
+            (KeyState::Current, Some(_)) => {
+                return Err(err("more than one current version".into()));
+            }
+            _ => others.push((entry.version, secret)),
+        }
+    }
+    let current = current.ok_or_else(|| err("no current version".into()))?;
+    Ok(Versions::new(current, others))
 }
 
 #[cfg(test)]
@@ -95,14 +313,71 @@ mod tests {
         let again = ServiceSecrets::from_json(&s.to_json_pretty()).unwrap();
         assert_eq!(again.signer().unwrap().kid(), s.signer().unwrap().kid());
         assert!(again.keyed_ids().is_ok());
-        assert!(!format!("{s:?}").contains(&s.code_secret));
+        assert!(!format!("{s:?}").contains(&s.code_secret[0].secret));
+    }
+
+    #[test]
+    fn secrets_made_before_versions_still_load() {
+        let signer = CertificateSigner::generate(&OsRandomness);
+        let hex = || fresh_secret(&OsRandomness);
+        let legacy = serde_json::json!({
+            "signingKey": signer.private_b64(),
+            "hawkIdSecret": hex(), "msisdnSecret": hex(), "codeSecret": hex(),
+            "principalSecret": hex(), "sealSecret": hex(),
+        });
+        let s = ServiceSecrets::from_json(&legacy.to_string()).unwrap();
+        assert_eq!(s.signer().unwrap().kid(), signer.kid());
+        assert_eq!(s.msisdn_secret[0].version, 1);
+        // Written back in the versioned form.
+        let written: serde_json::Value = serde_json::from_str(&s.to_json_pretty()).unwrap();
+        assert_eq!(written["signingKeys"][0]["kid"], signer.kid());
+        assert!(written.get("signingKey").is_none());
+        assert_eq!(written["codeSecret"][0]["state"], "current");
+        // Without a seal secret the service refuses to start, and says what to do.
+        let mut no_seal = legacy.clone();
+        no_seal.as_object_mut().unwrap().remove("sealSecret");
+        let e = ServiceSecrets::from_json(&no_seal.to_string()).unwrap_err();
+        assert!(
+            e.0.contains("sealSecret") && e.0.contains("secret add"),
+            "{e}"
+        );
     }
 
     #[test]
     fn bad_secrets_name_the_field() {
         let mut s = ServiceSecrets::generate(&OsRandomness);
-        s.msisdn_secret = "short".into();
+        s.msisdn_secret[0].secret = "short".into();
         assert!(s.keyed_ids().unwrap_err().0.contains("msisdnSecret"));
         assert!(ServiceSecrets::from_json("{}").is_err());
+
+        let mut two_current = ServiceSecrets::generate(&OsRandomness);
+        two_current
+            .signing_keys
+            .push(SigningKeyEntry::fresh(&OsRandomness, KeyState::Current));
+        assert!(
+            two_current
+                .signing_keys()
+                .unwrap_err()
+                .0
+                .contains("more than one current")
+        );
+        let mut wrong_kid = ServiceSecrets::generate(&OsRandomness);
+        wrong_kid.signing_keys[0].kid = "not-its-kid".into();
+        assert!(
+            wrong_kid
+                .signing_keys()
+                .unwrap_err()
+                .0
+                .contains("does not match")
+        );
+        let mut no_current = ServiceSecrets::generate(&OsRandomness);
+        no_current.code_secret[0].state = KeyState::Previous;
+        assert!(
+            no_current
+                .keyed_ids()
+                .unwrap_err()
+                .0
+                .contains("codeSecret: no current")
+        );
     }
 }

@@ -10,7 +10,7 @@ use crate::domain::{HawkId, SessionToken};
 const INFO: &[u8] = b"identity.mozilla.com/picl/v1/sessionToken";
 
 /// The Hawk MAC key. Clients use its 64 lowercase hex characters *as ASCII bytes* for the HMAC
-/// (that is what the original's Node stack did), so that is what [`AuthKey::hawk_key`] gives.
+/// (that is what the original's Node stack did): see `hawk_auth`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthKey([u8; 32]);
 
@@ -25,12 +25,6 @@ impl AuthKey {
 
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
-    }
-
-    /// The key as the `hawk` crate needs it: the hex string's bytes, HMAC-SHA256.
-    pub fn hawk_key(&self) -> hawk::Key {
-        hawk::Key::new(self.to_hex().as_bytes(), hawk::DigestAlgorithm::Sha256)
-            .expect("HMAC-SHA256 accepts any key length")
     }
 }
 

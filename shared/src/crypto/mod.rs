@@ -7,6 +7,6 @@ mod seal;
 mod signing;
 
 pub use credentials::{AuthKey, derive_credentials};
-pub use keyed::{HmacSecret, KeyedIds, SessionKey};
-pub use seal::{SealError, Sealed, open, seal};
-pub use signing::{CertificateSigner, JwsError, verify_es256};
+pub use keyed::{HmacSecret, KeyedIds, SessionKey, Versions};
+pub use seal::{SealError, SealSecret, Sealed, Sealer};
+pub use signing::{CertificateSigner, JwsError, SigningKeys, verify_es256};

@@ -94,6 +94,48 @@ impl CertificateSigner {
     }
 }
 
+/// The stage's signing keys: the current one signs, every one not yet retired is published
+/// (the next key before it signs, the previous ones until the certificates they signed have
+/// expired), so that a rotation breaks no certificate in flight.
+#[derive(Clone, Debug)]
+pub struct SigningKeys {
+    current: CertificateSigner,
+    /// Published but not signing: the next key and the previous ones.
+    others: Vec<CertificateSigner>,
+}
+
+impl SigningKeys {
+    pub fn new(current: CertificateSigner, others: Vec<CertificateSigner>) -> Self {
+        SigningKeys { current, others }
+    }
+
+    pub fn single(current: CertificateSigner) -> Self {
+        Self::new(current, Vec::new())
+    }
+
+    pub fn current(&self) -> &CertificateSigner {
+        &self.current
+    }
+
+    /// The current key's id (the one new certificates carry).
+    pub fn kid(&self) -> &str {
+        self.current.kid()
+    }
+
+    pub fn sign(&self, claims: &Value) -> String {
+        self.current.sign(claims)
+    }
+
+    /// `{"keys": [...]}`: every published key, the current one first.
+    pub fn jwks(&self) -> Value {
+        let keys: Vec<Value> = std::iter::once(&self.current)
+            .chain(&self.others)
+            .map(CertificateSigner::public_jwk)
+            .collect();
+        json!({ "keys": keys })
+    }
+}
+
 fn coordinates(key: &VerifyingKey) -> (String, String) {
     let point = key.to_encoded_point(false);
     let x = URL_SAFE_NO_PAD.encode(point.x().expect("uncompressed point has x"));

@@ -130,7 +130,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::crypto::HmacSecret;
+    use crate::crypto::{HmacSecret, Versions};
 
     /// A provider that answers from a script, one entry per call (the last one repeats).
     struct Scripted {
@@ -189,12 +189,12 @@ mod tests {
 
     fn ids() -> KeyedIds {
         let secret = || HmacSecret::new(vec![7; 32]).unwrap();
-        KeyedIds {
-            hawk_id_secret: secret(),
-            msisdn_secret: secret(),
-            code_secret: secret(),
-            principal_secret: secret(),
-        }
+        KeyedIds::new(
+            Versions::single(secret()),
+            Versions::single(secret()),
+            Versions::single(secret()),
+            secret(),
+        )
     }
 
     fn sms() -> OutboundSms {

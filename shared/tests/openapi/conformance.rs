@@ -531,7 +531,8 @@ async fn sms_mt_to_certificate(r: &Recorder) {
     ] {
         expect(&r.hawk(&device, sign, bad).await, 400, Some(107));
     }
-    let rs = json!({"algorithm": "RS", "n": "12345", "e": "65537"});
+    // 10^617 + 1: odd and of 2050 bits (what is checked of a modulus).
+    let rs = json!({"algorithm": "RS", "n": format!("1{}1", "0".repeat(616)), "e": "65537"});
     expect(
         &r.hawk(
             &device,

@@ -1,5 +1,12 @@
 //! `sign-certificate`: an ES256 certificate binding the client's public key to its verified
 //! number, and the documents to verify it with.
+//!
+//! The claims (docs/relying-parties.md lists each with its unit): the standard ones in the
+//! units every JOSE library reads — `iss`, `sub`, `iat`/`nbf`/`exp` in seconds (RFC 7519),
+//! `phone_number` and `phone_number_verified` (OpenID Connect Core §5.1), `cnf.jwk` for an EC
+//! key (RFC 7800) — beside the original's, kept for old clients with their names and units:
+//! `verifiedMSISDN`, `lastVerifiedAt` and `lastAuthAt` (milliseconds), `public-key`,
+//! `principal`.
 
 use axum::Json;
 use axum::extract::State;
@@ -22,8 +29,9 @@ pub fn routes() -> axum::Router<AppState> {
 }
 
 const WARNING_PATH: &str = "/.well-known/browserid/warning.html";
-/// Verifiers accept an `iat` up to 10 s in their future: back-date it by that much.
-const IAT_BACKDATE_MS: i64 = 10_000;
+/// Verifiers refuse an `iat` or `nbf` in their future: back-date both by 10 s of clock skew
+/// (as the original did, and FxA's certificate signer).
+const BACKDATE_SECS: i64 = 10;
 
 async fn sign(State(state): State<AppState>, auth: Authenticated) -> Response {
     let result = sign_inner(&state, &auth)
@@ -47,19 +55,28 @@ async fn sign_inner(state: &AppState, auth: &Authenticated) -> Result<Json<Value
     let verified_at_ms = auth.session.verified_at_ms.ok_or_else(|| {
         ApiError::expired("Validation has expired: this session has no verified number.")
     })?;
-    let msisdn = auth.bound_msisdn()?;
+    let msisdn = auth.bound_msisdn(&state.sealer)?;
     let now_ms = state.clock.now_ms();
+    let now = now_ms.div_euclid(1000);
     let issuer = &state.settings.issuer;
-    let claims = json!({
-        "lastAuthAt": now_ms,
-        "lastVerifiedAt": verified_at_ms,
-        "verifiedMSISDN": msisdn.e164(),
-        "public-key": public_key.to_claim(),
-        "principal": {"email": format!("{}@{issuer}", state.ids.principal(&msisdn))},
-        "iat": now_ms - IAT_BACKDATE_MS,
-        "exp": now_ms + duration * 1000,
+    let principal = state.ids.principal(&msisdn);
+    let mut claims = json!({
         "iss": issuer,
+        "sub": principal,
+        "iat": now - BACKDATE_SECS,
+        "nbf": now - BACKDATE_SECS,
+        "exp": now + duration,
+        "phone_number": msisdn.e164(),
+        "phone_number_verified": true,
+        "verifiedMSISDN": msisdn.e164(),
+        "lastVerifiedAt": verified_at_ms,
+        "lastAuthAt": now_ms,
+        "public-key": public_key.to_claim(),
+        "principal": {"email": format!("{principal}@{issuer}")},
     });
+    if let Some(jwk) = public_key.to_jwk() {
+        claims["cnf"] = json!({ "jwk": jwk });
+    }
     let cert = state.signer.sign(&claims);
     state.metrics.certificate_signed();
     Ok(Json(json!({"cert": cert})))
@@ -76,16 +93,21 @@ fn duration_param(value: Option<&Value>) -> Result<i64, ApiError> {
     if n < 1 { Err(invalid()) } else { Ok(n) }
 }
 
+/// The BrowserID support document: `public-key` is the current key (BrowserID has room for
+/// one); `keys` has every published one, as the JWKS.
 async fn browserid(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
-        "public-key": state.signer.public_jwk(),
+        "public-key": state.signer.current().public_jwk(),
+        "keys": state.signer.jwks()["keys"],
         "authentication": WARNING_PATH,
         "provisioning": WARNING_PATH,
     }))
 }
 
+/// Every key not yet retired: the current one, the next one before it signs, the previous ones
+/// until the certificates they signed have expired.
 async fn jwks(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({"keys": [state.signer.public_jwk()]}))
+    Json(state.signer.jwks())
 }
 
 async fn warning() -> Html<&'static str> {

@@ -23,6 +23,7 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::api::AppState;
+use crate::api::auth::find_session;
 use crate::api::body::RawBody;
 use crate::api::issue::{CodeRequest, IssueError, issue_and_send};
 use crate::domain::{CodeKind, HawkId, Mcc, Mnc, Msisdn};
@@ -188,11 +189,8 @@ async fn act(
         .nth(1)
         .and_then(HawkId::parse)
         .ok_or(Outcome::Ignored("text does not carry a Hawk id"))?;
-    let session_key = state.ids.session_key(&hawk_id);
     let now = state.clock.now_secs();
-    let session = state
-        .store
-        .get_session(&session_key, now)
+    let (session_key, session) = find_session(state, &hawk_id, now)
         .await
         .map_err(|e| Outcome::Failed(state.store_error(e)))?
         .ok_or(Outcome::Ignored("no such session"))?;

@@ -14,7 +14,7 @@ use crate::api::body::Params;
 use crate::api::client::ClientIp;
 use crate::api::issue::{CodeRequest, IssueError, issue_and_send};
 use crate::api::limits::Limiter;
-use crate::crypto::{Sealed, derive_credentials, seal};
+use crate::crypto::{Sealed, derive_credentials};
 use crate::domain::{CodeKind, Msisdn, MsisdnError, SessionToken};
 use crate::error::ApiError;
 use crate::random::random_array;
@@ -88,7 +88,7 @@ async fn register(
     let token = SessionToken::from_bytes(random_array(state.rng.as_ref()));
     let (hawk_id, auth_key) = derive_credentials(&token);
     let record = SessionRecord {
-        sealed_auth_key: seal(
+        sealed_auth_key: state.sealer.seal(
             &hawk_id,
             Sealed::AuthKey,
             auth_key.as_bytes(),

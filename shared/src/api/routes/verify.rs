@@ -28,7 +28,7 @@ pub fn routes() -> axum::Router<AppState> {
 async fn verify_code(State(state): State<AppState>, auth: Authenticated) -> Response {
     let result = check(&state, &auth).await;
     if let Some(outcome) = outcome(&result) {
-        let number = auth.bound_msisdn().ok();
+        let number = auth.bound_msisdn(&state.sealer).ok();
         let country = number.as_ref().map_or("unknown", |m| m.region());
         state.metrics.code_checked(outcome, country);
     }
@@ -77,21 +77,25 @@ async fn check(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, Ap
         return Err(ApiError::expired(LOCKED));
     }
     // Every check of a code for a real number is charged to the number's budgets before the
-    // code is compared — per (number, client address) and per number. Charging first is what
-    // makes a budget bind: a guess over budget is refused before anyone learns whether it was
-    // right. A right code is charged too (it is one check; giving it back would cost two more
-    // writes on every verification for nothing an owner needs).
-    let number_mac = auth
-        .session
-        .msisdn
-        .as_ref()
-        .map(|m| m.mac.as_str())
-        .filter(|mac| !is_test_number(state, mac));
-    if let Some(mac) = number_mac {
-        Limiter::new(state).code_check(mac, auth.client_ip).await?;
+    // code is compared — per (number, client address) and per number, under every honoured
+    // msisdnSecret version (a rotation restarts no count). Charging first is what makes a
+    // budget bind: a guess over budget is refused before anyone learns whether it was right.
+    // A right code is charged too (it is one check; giving it back would cost two more writes
+    // on every verification for nothing an owner needs). Test numbers are exempt.
+    let msisdn = auth.bound_msisdn(&state.sealer)?;
+    if state.settings.stage.test_code_for(&msisdn).is_none() {
+        Limiter::new(state)
+            .code_check(&msisdn, auth.client_ip)
+            .await?;
     }
-    let submitted = state.ids.code_mac(&auth.session_key, &code);
-    let right = bool::from(submitted.as_bytes().ct_eq(pending.mac.as_bytes()));
+    // A code sent before a codeSecret rotation still matches under its version.
+    let right = state
+        .ids
+        .code_macs(&auth.session_key, &code)
+        .iter()
+        .fold(false, |any, mac| {
+            any | bool::from(mac.as_bytes().ct_eq(pending.mac.as_bytes()))
+        });
     if !right {
         return match state
             .store
@@ -127,15 +131,5 @@ async fn check(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, Ap
         // Another request used (or locked) this code between our read and our write.
         return Err(ApiError::expired(USED));
     }
-    let msisdn = auth.bound_msisdn()?;
     Ok(Json(json!({"msisdn": msisdn.e164()})))
-}
-
-fn is_test_number(state: &AppState, number_mac: &str) -> bool {
-    state
-        .settings
-        .stage
-        .test_numbers
-        .iter()
-        .any(|t| state.ids.msisdn_mac_of_e164(&t.msisdn) == number_mac)
 }

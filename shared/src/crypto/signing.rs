@@ -137,9 +137,11 @@ impl SigningKeys {
 }
 
 fn coordinates(key: &VerifyingKey) -> (String, String) {
-    let point = key.to_encoded_point(false);
-    let x = URL_SAFE_NO_PAD.encode(point.x().expect("uncompressed point has x"));
-    let y = URL_SAFE_NO_PAD.encode(point.y().expect("uncompressed point has y"));
+    // SEC1 uncompressed: 0x04 ‖ x (32 bytes) ‖ y (32 bytes).
+    let point = key.to_sec1_point(false);
+    let bytes = point.as_bytes();
+    let x = URL_SAFE_NO_PAD.encode(&bytes[1..33]);
+    let y = URL_SAFE_NO_PAD.encode(&bytes[33..65]);
     (x, y)
 }
 
@@ -181,12 +183,8 @@ pub fn verify_es256(token: &str, jwks: &Value) -> Result<(Value, Value), JwsErro
             .and_then(|v| <[u8; 32]>::try_from(v).ok())
             .ok_or(JwsError::UnknownKid)
     };
-    let point = p256::EncodedPoint::from_affine_coordinates(
-        &coord("x")?.into(),
-        &coord("y")?.into(),
-        false,
-    );
-    let verifying = VerifyingKey::from_encoded_point(&point).map_err(|_| JwsError::UnknownKid)?;
+    let point = [&[0x04][..], &coord("x")?, &coord("y")?].concat();
+    let verifying = VerifyingKey::from_sec1_bytes(&point).map_err(|_| JwsError::UnknownKid)?;
     let sig_bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| JwsError::Malformed)?;
     let signature = Signature::from_slice(&sig_bytes).map_err(|_| JwsError::BadSignature)?;
     verifying

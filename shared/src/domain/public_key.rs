@@ -110,12 +110,9 @@ impl ClientPublicKey {
                 .and_then(|v| <[u8; 32]>::try_from(v).ok())
                 .ok_or_else(|| shape("x and y must be 32-byte base64url values"))
         };
-        let point = p256::EncodedPoint::from_affine_coordinates(
-            &coord(&x)?.into(),
-            &coord(&y)?.into(),
-            false,
-        );
-        p256::PublicKey::from_sec1_bytes(point.as_bytes())
+        // SEC1 uncompressed: 0x04 ‖ x ‖ y; decoding it checks that the point is on the curve.
+        let point = [&[0x04][..], &coord(&x)?, &coord(&y)?].concat();
+        p256::PublicKey::from_sec1_bytes(&point)
             .map_err(|_| shape("the point is not on the P-256 curve"))?;
         Ok(ClientPublicKey::EcP256 { x, y })
     }

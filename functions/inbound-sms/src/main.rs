@@ -2,13 +2,13 @@
 //! Everything it does lives in the shared crates; this only names the router and the SMS
 //! providers it links.
 
-use mobileid_aws::lambda::{Function, SmsLinks};
+use mobileid_aws::lambda::{Function, nexmo_and_sns};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     mobileid_aws::run(Function {
         router: mobileid::api::inbound_sms_router,
-        sms: SmsLinks::All,
+        sms: nexmo_and_sns,
     })
     .await
 }

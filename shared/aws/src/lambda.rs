@@ -3,9 +3,12 @@
 
 use std::sync::Arc;
 
+use aws_types::SdkConfig;
 use lambda_http::request::RequestContext;
 use mobileid::api::{AppState, SourceIp};
+use mobileid::clock::SystemClock;
 use mobileid::config::{ConfigError, Settings, StoreKind};
+use mobileid::random::OsRandomness;
 use mobileid::runtime::{Host, Overrides, build_services, init_tracing};
 use mobileid::sms::build::Providers;
 use mobileid::store::Store;
@@ -16,17 +19,23 @@ use crate::{DynamoStore, load_secrets, sdk_config};
 /// What one function's `main` names: its router and the SMS providers it links.
 pub struct Function {
     pub router: fn(AppState) -> axum::Router,
-    /// Which SMS providers this function can send through (none for functions that send no
-    /// SMS). With `sns` among them, the binary needs the `sns` feature.
-    pub sms: SmsLinks,
+    /// The SMS providers this function can send through: [`no_sms`] for functions that send
+    /// none, [`nexmo_and_sns`] (feature `sns`) for the others. A function pointer chosen in
+    /// `main`, not a runtime switch, so that a function that names `no_sms` has no path to the
+    /// SNS client and its binary does not carry it, even when a workspace build compiles this
+    /// crate with `sns` for its neighbours.
+    pub sms: fn(&SdkConfig) -> Providers,
 }
 
-/// The SMS providers a function links.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SmsLinks {
-    None,
-    /// Nexmo, and SNS when built with the `sns` feature.
-    All,
+/// For functions that send no SMS (verify-code, sign-certificate).
+pub fn no_sms(_: &SdkConfig) -> Providers {
+    Providers::none()
+}
+
+/// Nexmo and SNS, in the order the stage table names them.
+#[cfg(feature = "sns")]
+pub fn nexmo_and_sns(sdk: &SdkConfig) -> Providers {
+    Providers::nexmo().with(Arc::new(crate::sns::SnsFactory(sdk.clone())))
 }
 
 /// Runs the function: builds everything once, then serves events until the runtime stops it.
@@ -60,22 +69,17 @@ pub async fn cold_start(function: &Function) -> Result<AppState, ConfigError> {
     tokio::spawn(async move {
         let _ = warm.ping().await;
     });
+    // Every field named (no `..Overrides::default()`): the default links Nexmo, which a
+    // function that sends no SMS must not carry.
     let overrides = Overrides {
+        clock: Arc::new(SystemClock),
+        rng: Arc::new(OsRandomness),
         store: Some(store),
-        sms_providers: providers(function.sms, &sdk),
-        ..Overrides::default()
+        sms: None,
+        inbound_verifier: None,
+        sms_providers: (function.sms)(&sdk),
     };
     build_services(settings, &secrets, Host::Lambda, overrides).await
-}
-
-fn providers(links: SmsLinks, #[allow(unused)] sdk: &aws_types::SdkConfig) -> Providers {
-    match links {
-        SmsLinks::None => Providers::none(),
-        #[cfg(feature = "sns")]
-        SmsLinks::All => Providers::nexmo().with(Arc::new(crate::sns::SnsFactory(sdk.clone()))),
-        #[cfg(not(feature = "sns"))]
-        SmsLinks::All => Providers::nexmo(),
-    }
 }
 
 /// API Gateway's `sourceIp` (HTTP API and REST API events), as the core crate reads it: the

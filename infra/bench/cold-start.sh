@@ -58,16 +58,7 @@ PUBLIC_URL=https://mobileid-bench.example.org
 TABLES=(--env MOBILEID_SESSIONS_TABLE=mobileid-bench-sessions --env MOBILEID_COUNTERS_TABLE=mobileid-bench-counters)
 mkdir -p "$OUT" "$LOGS"
 
-cleanup() {
-    local rc=$?
-    set +e
-    stop_child
-    stop_all_servers
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_servers_on_exit
 
 if [[ $BUILD == 1 ]]; then
     say "building the functions, the fixture, lambda-emulator, mobileid-local and the ops tool (release; a few minutes)"

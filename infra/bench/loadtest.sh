@@ -41,17 +41,7 @@ SERVER_START_TIMEOUT=${SERVER_START_TIMEOUT:-60}
 RELEASE="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 mkdir -p "$LOGS"
 
-# shellcheck disable=SC2317 # run by the EXIT trap
-cleanup() {
-    local rc=$?
-    set +e
-    stop_child
-    stop_all_servers
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_servers_on_exit
 
 if [[ $BUILD == 1 ]]; then
     say "building mobileid-local, mobileid-loadtest and the ops tool in release"

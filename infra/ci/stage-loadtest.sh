@@ -21,16 +21,7 @@ LOGS="$ROOT/.tools/logs"
 SERVER_START_TIMEOUT=${SERVER_START_TIMEOUT:-30}
 mkdir -p "$LOGS"
 
-cleanup() {
-    local rc=$?
-    set +e
-    stop_child
-    stop_all_servers
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_servers_on_exit
 
 say "loadtest smoke: building mobileid-local, mobileid-loadtest and the ops tool (debug)"
 run_child cargo build -p mobileid-local -p mobileid-loadtest -p mobileid-ops

@@ -14,16 +14,7 @@ LOGS="$ROOT/.tools/logs"
 SERVER_START_TIMEOUT=${SERVER_START_TIMEOUT:-30}
 mkdir -p "$LOGS"
 
-cleanup() {
-    local rc=$?
-    set +e
-    stop_child
-    stop_all_servers
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_servers_on_exit
 
 say "readme: building mobileid-local and the ops tool (debug; the walk-through runs cargo run)"
 run_child cargo build -p mobileid-local -p mobileid-ops

@@ -257,3 +257,19 @@ start_dynamodb_local() {
     export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
     export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 }
+
+# stop_servers_on_exit: when the script ends, whatever ends it (an error under set -e, Ctrl-C,
+# CI's timeout), stop the running child and every server it started, and keep its exit code.
+# shellcheck disable=SC2317 # run by the EXIT trap
+_stop_servers_and_exit() {
+    local rc=$?
+    set +e
+    stop_child
+    stop_all_servers
+    exit "$rc"
+}
+stop_servers_on_exit() {
+    trap _stop_servers_and_exit EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}

@@ -90,7 +90,7 @@ SECRET=$(cat "$OUT/secret.json")
 # A mobileid-local on the same tables and secret prepares the sessions (load-stage limits: it
 # registers a few dozen sessions from one address in a few seconds).
 prep_port=$(free_port 127.0.0.1)
-MOBILEID_STAGE=load-stage MOBILEID_STORE=dynamodb MOBILEID_PUBLIC_URL=$PUBLIC_URL \
+MOBILEID_STAGE=load-stage MOBILEID_STORE=dynamodb MOBILEID_PUBLIC_URL=http://127.0.0.1:$prep_port \
     MOBILEID_SESSIONS_TABLE=mobileid-bench-sessions MOBILEID_COUNTERS_TABLE=mobileid-bench-counters \
     MOBILEID_SECRET_JSON=$SECRET RUST_LOG=warn \
     start_server mobileid-local "$LOGS/cold-start-prep.log" "$ROOT" "$RELEASE/mobileid-local" \
@@ -103,6 +103,7 @@ ENV=(--env MOBILEID_STAGE=production --env MOBILEID_STORE=dynamodb "${TABLES[@]}
     --env "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB" --env AWS_REGION
     --env AWS_ACCESS_KEY_ID --env AWS_SECRET_ACCESS_KEY
     --env AWS_ENDPOINT_URL_SNS=http://127.0.0.1:9 --env MOBILEID_NEXMO_URL=http://127.0.0.1:9
+    --env MOBILEID_SENDER_NANP_MT=+12025550300 --env MOBILEID_SENDER_NANP_MO=+12025550301
     --env RUST_LOG=warn)
 
 # median of the numbers on stdin

@@ -6,7 +6,7 @@ prepared in the store the functions will read.
 Usage: cold_start_events.py --prep-url URL --public-url URL --secret FILE --count N --out DIR
   --prep-url    a mobileid-local on the same DynamoDB tables and secret (it registers the
                 sessions and texts the codes, read back from its fake gateway)
-  --public-url  the functions' MOBILEID_PUBLIC_URL: what the Hawk headers are signed for
+  --public-url  the functions' MOBILEID_PUBLIC_URL (https: Hawk's default port 443)
   --secret      the stage secret (JSON): the webhook's signature secret signs the callbacks
 
 Writes DIR/<function>-<i>.json (i = 1..N), API Gateway HTTP API (v2) events for three
@@ -42,8 +42,10 @@ JSON = "application/json"
 
 
 def number(i: int) -> str:
-    """Distinct valid US numbers, spread over exchanges so no per-prefix limit binds."""
-    return f"+1415{200 + i:03d}{1000 + i:04d}"
+    """Distinct US numbers that libphonenumber's US metadata accepts (415-555-2xxx; the range
+    reserved for fiction is 555-0100…0199). An invalid one would be judged by the whole-world
+    metadata instead, which is not what a real first request costs."""
+    return f"+1415555{2000 + i:04d}"
 
 
 def api_event(path: str, body: str, authorization: str = None) -> dict:
@@ -72,15 +74,20 @@ class Prep:
         creds = hawk_credentials(r.json()["msisdnSessionToken"])
         return creds
 
-    def authorization(self, creds: dict, path: str, body: str) -> str:
-        """The Hawk header for POST public_url+path (where the functions think they are)."""
-        sender = mohawk.Sender(creds, f"{self.public}{path}", "POST", content=body,
-                               content_type=JSON)
+    def authorization(self, creds: dict, url: str, body: str) -> str:
+        """The Hawk header for POST `url` (the server checks it against the Host it is sent)."""
+        sender = mohawk.Sender(creds, url, "POST", content=body, content_type=JSON)
         return sender.request_header
+
+    def event_authorization(self, creds: dict, path: str, body: str) -> str:
+        """For an event: the host API Gateway puts in its Host header, on port 443."""
+        host = json.load(open(TEMPLATE))["headers"]["host"]
+        return self.authorization(creds, f"https://{host}{path}", body)
 
     def post(self, creds: dict, path: str, obj) -> requests.Response:
         body = json.dumps(obj)
-        headers = {"content-type": JSON, "authorization": self.authorization(creds, path, body)}
+        auth = self.authorization(creds, f"{self.prep}{path}", body)
+        headers = {"content-type": JSON, "authorization": auth}
         return self.http.post(f"{self.prep}{path}", data=body, headers=headers, timeout=10)
 
     def session_with_code(self, msisdn: str):
@@ -144,12 +151,12 @@ def main():
 
         creds, code = prep.session_with_code(number(100 + i))
         path, body = "/v1/msisdn/sms/verify_code", json.dumps({"code": code})
-        write("verify-code", i, api_event(path, body, prep.authorization(creds, path, body)))
+        write("verify-code", i, api_event(path, body, prep.event_authorization(creds, path, body)))
 
         creds = prep.verified_session(number(200 + i))
         path = "/v1/certificate/sign"
         body = json.dumps({"publicKey": PUBLIC_KEY, "duration": 3600})
-        write("sign-certificate", i, api_event(path, body, prep.authorization(creds, path, body)))
+        write("sign-certificate", i, api_event(path, body, prep.event_authorization(creds, path, body)))
 
         hawk_id = prep.register()["id"]
         query = {"msisdn": number(300 + i)[1:], "to": "12025550181", "messageId": os.urandom(8).hex(),

@@ -188,8 +188,14 @@ fn valid_in(db: &Database, international: &str) -> Option<Found> {
     if !number.is_valid_with(db) {
         return None;
     }
+    // A region is an ISO 3166 code; libphonenumber's "001" (international networks such as
+    // +881 or +882) is no country a stage can serve: not a number we take.
+    let region = number.metadata(db)?.id();
+    if !(region.len() == 2 && region.bytes().all(|b| b.is_ascii_uppercase())) {
+        return None;
+    }
     Some(Found {
-        region: number.metadata(db)?.id().to_owned(),
+        region: region.to_owned(),
         kind: number.number_type(db),
         // E.164 is `+`, the calling code and the national number, zeros included. Written out
         // here: the crate's formatter builds the whole world's metadata (about 45 ms) whatever
@@ -331,6 +337,20 @@ mod tests {
             }
         }
         assert!(answered > 300, "only {answered} random numbers were valid");
+    }
+
+    /// Found by the CI fuzz run: an international-network number (+88x, libphonenumber's
+    /// region "001") was accepted with a three-character region.
+    #[test]
+    fn international_network_numbers_are_refused() {
+        assert_eq!(
+            Msisdn::parse("+88 (1) 192 113912"),
+            Err(MsisdnError::Invalid)
+        );
+        assert_eq!(
+            Msisdn::parse("+882 16 1234 5678"),
+            Err(MsisdnError::Invalid)
+        );
     }
 
     #[test]

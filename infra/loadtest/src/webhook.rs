@@ -26,7 +26,10 @@ pub fn inbound_form(from: &Msisdn, to: &str, text: &str, signer: Option<&Signer>
         ("messageId".into(), hex::encode(rand::random::<[u8; 8]>())),
         ("text".into(), text.to_owned()),
         ("type".into(), "text".into()),
-        ("message-timestamp".into(), utc_datetime(now)),
+        (
+            "message-timestamp".into(),
+            mobileid::clock::utc_datetime(now as i64),
+        ),
         ("timestamp".into(), now.to_string()),
     ];
     if let Some(signer) = signer {
@@ -36,38 +39,9 @@ pub fn inbound_form(from: &Msisdn, to: &str, text: &str, signer: Option<&Signer>
     serde_urlencoded::to_string(&params).expect("string pairs encode")
 }
 
-/// `YYYY-MM-DD HH:MM:SS` in UTC, as Nexmo writes `message-timestamp`.
-fn utc_datetime(epoch_secs: u64) -> String {
-    let days = (epoch_secs / 86_400) as i64;
-    let secs = epoch_secs % 86_400;
-    // Days since 1970-01-01 → civil date (H. Hinnant's algorithm, proleptic Gregorian).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_datetimes() {
-        assert_eq!(utc_datetime(0), "1970-01-01 00:00:00");
-        assert_eq!(utc_datetime(951_782_400), "2000-02-29 00:00:00");
-        assert_eq!(utc_datetime(1_461_605_396), "2016-04-25 17:29:56");
-    }
 
     #[test]
     fn the_form_carries_the_sender_and_the_hawk_id() {

@@ -60,9 +60,26 @@ fn event(name: &str) -> String {
         .to_owned()
 }
 
+/// What every run gives the function besides its own arguments: a Lambda runs on DynamoDB
+/// only, and these events never reach the store, so an endpoint that refuses connections will
+/// do (the cold start's warm-up ping fails quietly).
+const STORE_ENV: [&str; 10] = [
+    "--env",
+    "MOBILEID_STORE=dynamodb",
+    "--env",
+    "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:9",
+    "--env",
+    "AWS_REGION=us-east-1",
+    "--env",
+    "AWS_ACCESS_KEY_ID=test",
+    "--env",
+    "AWS_SECRET_ACCESS_KEY=test",
+];
+
 fn emulator(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lambda-emulator"))
         .args(args)
+        .args(STORE_ENV)
         .output()
         .expect("the emulator runs")
 }
@@ -98,18 +115,6 @@ fn discover_through_the_runtime_api_answers_200() {
         "3",
         "--env",
         "MOBILEID_STAGE=dev",
-        "--env",
-        "MOBILEID_STORE=dynamodb",
-        // A Lambda runs on DynamoDB only; these events never reach the store, so an endpoint
-        // that refuses connections will do (the cold start's warm-up ping fails quietly).
-        "--env",
-        "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:9",
-        "--env",
-        "AWS_REGION=us-east-1",
-        "--env",
-        "AWS_ACCESS_KEY_ID=test",
-        "--env",
-        "AWS_SECRET_ACCESS_KEY=test",
         "--env",
         &secret,
     ]);
@@ -158,18 +163,6 @@ fn an_unexpected_status_fails_the_run() {
         &event("start-verification-discover.json"),
         "--expect-status",
         "201",
-        "--env",
-        "MOBILEID_STORE=dynamodb",
-        // A Lambda runs on DynamoDB only; these events never reach the store, so an endpoint
-        // that refuses connections will do (the cold start's warm-up ping fails quietly).
-        "--env",
-        "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:9",
-        "--env",
-        "AWS_REGION=us-east-1",
-        "--env",
-        "AWS_ACCESS_KEY_ID=test",
-        "--env",
-        "AWS_SECRET_ACCESS_KEY=test",
         "--env",
         &secret,
     ]);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CI stage "fuzz": builds the cargo-fuzz targets of fuzz/ and runs each for a bounded time
-# (FUZZ_SECONDS, default 20 s), failing on the first crash, panic, leak-out-of-memory or
+# (FUZZ_SECONDS, default 6 s), failing on the first crash, panic, leak-out-of-memory or
 # timeout a target reports. Every crash it ever found is a regression test in the normal test
 # suite; a new one prints the input file and the command that replays it.
 #
@@ -26,7 +26,7 @@ CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/mobileid
 TOOL_ROOT=${CARGO_FUZZ_ROOT:-$CACHE/cargo-fuzz}
 TARGET_DIR=${FUZZ_TARGET_DIR:-$CACHE/fuzz-target}
 CARGO_FUZZ="$TOOL_ROOT/bin/cargo-fuzz"
-FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${FUZZ_SECONDS:-6}
 FUZZ_JOBS=${FUZZ_JOBS:-2}
 # The same flags for build and run, so that `cargo fuzz run` finds the build and does not redo it.
 FUZZ_FLAGS=(--sanitizer none --codegen-units 16 --target-dir "$TARGET_DIR")

@@ -129,11 +129,16 @@ pub async fn build_services(
         Host::Local => Arc::new(Discard),
     };
     let metrics = Metrics::new(&settings.stage.stage, sink, overrides.clock.clone());
+    let signer = secrets.lazy_signing_keys();
+    if host == Host::Local {
+        // One process serves every route: derive the keys now, so a bad one stops it here.
+        signer.get()?;
+    }
     Ok(Arc::new(Services {
         metrics,
         ids: secrets.keyed_ids()?,
         sealer: secrets.sealer()?,
-        signer: secrets.signing_keys()?,
+        signer,
         settings,
         store,
         sms,

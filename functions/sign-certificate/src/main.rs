@@ -9,6 +9,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     mobileid_aws::run(Function {
         router: mobileid::api::sign_certificate_router,
         sms: no_sms,
+        signs_certificates: true,
     })
     .await
 }

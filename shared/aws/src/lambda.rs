@@ -25,6 +25,10 @@ pub struct Function {
     /// SNS client and its binary does not carry it, even when a workspace build compiles this
     /// crate with `sns` for its neighbours.
     pub sms: fn(&SdkConfig) -> Providers,
+    /// Whether it signs certificates: its signing keys are derived at the cold start (a bad
+    /// key stops it there, and its first request does not pay for them); the other functions
+    /// never derive them.
+    pub signs_certificates: bool,
 }
 
 /// For functions that send no SMS (verify-code, sign-certificate).
@@ -79,7 +83,11 @@ pub async fn cold_start(function: &Function) -> Result<AppState, ConfigError> {
         inbound_verifier: None,
         sms_providers: (function.sms)(&sdk),
     };
-    build_services(settings, &secrets, Host::Lambda, overrides).await
+    let state = build_services(settings, &secrets, Host::Lambda, overrides).await?;
+    if function.signs_certificates {
+        state.signer.get()?;
+    }
+    Ok(state)
 }
 
 /// API Gateway's `sourceIp` (HTTP API and REST API events), as the core crate reads it: the

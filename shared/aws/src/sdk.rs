@@ -11,8 +11,17 @@
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_dynamodb::config::BehaviorVersion;
+use aws_smithy_http_client::tls::{TlsContext, TrustStore};
 use aws_types::SdkConfig;
 use aws_types::region::Region;
+
+/// The root CAs AWS service endpoints chain to (Amazon Trust Services and its Starfield
+/// cross-sign), from Mozilla's list: `data/aws_roots.py` writes the file and says why.
+/// Trusting these instead of the system's store spares every cold start the reading and
+/// parsing of ~150 certificate files, and no AWS endpoint presents another chain. An
+/// `AWS_ENDPOINT_URL` over TLS with another CA (a private endpoint proxy) is refused; the
+/// local servers tests use speak plain HTTP.
+pub const AWS_ROOT_CAS_PEM: &[u8] = include_bytes!("../data/aws-root-cas.pem");
 
 /// The SDK configuration, with the ring-only rustls HTTP client (no aws-lc build).
 pub async fn sdk_config() -> SdkConfig {
@@ -25,6 +34,7 @@ fn sdk_config_from(env: impl Fn(&str) -> Option<String>) -> SdkConfig {
         .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
         ))
+        .tls_context(aws_trust())
         .build_https();
     let mut config = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -43,6 +53,16 @@ fn sdk_config_from(env: impl Fn(&str) -> Option<String>) -> SdkConfig {
         config = config.endpoint_url(url);
     }
     config.build()
+}
+
+fn aws_trust() -> TlsContext {
+    let roots = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(AWS_ROOT_CAS_PEM);
+    TlsContext::builder()
+        .with_trust_store(roots)
+        .build()
+        .expect("a TLS context of PEM certificates builds (checked by a test)")
 }
 
 /// `AWS_ENDPOINT_URL_<SERVICE>` (`DYNAMODB`, `SNS`, `SECRETS_MANAGER`): a service's own
@@ -76,5 +96,38 @@ mod tests {
         assert!(config.credentials_provider().is_some());
         let bare = sdk_config_from(|_| None);
         assert!(bare.region().is_none() && bare.credentials_provider().is_none());
+    }
+
+    #[test]
+    fn the_aws_root_cas_are_amazon_trust_services_and_parse() {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        use sha2::{Digest, Sha256};
+        // Mozilla's SHA-256 fingerprints of Amazon Root CA 1, 2, 3, 4 and Starfield Services
+        // Root Certificate Authority - G2, in the file's order.
+        const FINGERPRINTS: [&str; 5] = [
+            "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e",
+            "1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4",
+            "18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4",
+            "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092",
+            "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5",
+        ];
+        let certs: Vec<CertificateDer> = CertificateDer::pem_slice_iter(AWS_ROOT_CAS_PEM)
+            .collect::<Result<_, _>>()
+            .expect("the file is PEM");
+        let seen: Vec<String> = certs
+            .iter()
+            .map(|c| hex::encode(Sha256::digest(c.as_ref())))
+            .collect();
+        assert_eq!(seen, FINGERPRINTS);
+        let mut store = rustls::RootCertStore::empty();
+        let (valid, invalid) = store.add_parsable_certificates(certs);
+        assert_eq!(
+            (valid, invalid),
+            (5, 0),
+            "every root parses as a trust anchor"
+        );
+        // And the SDK's own builder takes them (it panics on a certificate it cannot parse).
+        let _ = aws_trust();
     }
 }

@@ -91,7 +91,11 @@ fn fixtures() -> Vec<Fixture> {
             sign_certificate_router,
             StatusCode::OK,
             |b, state| {
-                assert_eq!(b["keys"][0]["kid"], state.signer.kid(), "{b}");
+                assert_eq!(
+                    b["keys"][0]["kid"],
+                    state.signing_keys().unwrap().kid(),
+                    "{b}"
+                );
                 assert_eq!(b["keys"][0]["alg"], "ES256", "{b}");
             },
         ),
@@ -100,7 +104,11 @@ fn fixtures() -> Vec<Fixture> {
             sign_certificate_router,
             StatusCode::OK,
             |b, state| {
-                assert_eq!(b["public-key"]["kid"], state.signer.kid(), "{b}");
+                assert_eq!(
+                    b["public-key"]["kid"],
+                    state.signing_keys().unwrap().kid(),
+                    "{b}"
+                );
             },
         ),
         fixture(

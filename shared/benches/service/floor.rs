@@ -29,7 +29,7 @@ fn authenticate() -> (HawkId, String) {
 
 /// register: a fresh token, its credentials, the sealed auth key and the session's key.
 #[divan::bench]
-fn register() {
+pub fn register() {
     let f = &*FIXTURE;
     let token = SessionToken::from_bytes(random_array(&OsRandomness));
     let (id, key) = derive_credentials(&token);
@@ -42,13 +42,13 @@ fn register() {
 
 /// unregister: authentication only.
 #[divan::bench]
-fn unregister() {
+pub fn unregister() {
     black_box(authenticate());
 }
 
 /// sms/mt/verify: authentication, the number, a code, its MAC, the number's MAC, the sealed number.
 #[divan::bench]
-fn mt_verify() {
+pub fn mt_verify() {
     let f = &*FIXTURE;
     let (id, _) = black_box(authenticate());
     code_issue(&id, &f.ids.session_key(&id));
@@ -56,7 +56,7 @@ fn mt_verify() {
 
 /// The inbound webhook: the provider's signature, the session's key, then as mt/verify.
 #[divan::bench]
-fn webhook() {
+pub fn webhook() {
     let f = &*FIXTURE;
     black_box(f.nexmo.sign(&f.webhook_params));
     let id = f.id.clone();
@@ -77,7 +77,7 @@ fn code_issue(id: &HawkId, session_key: &mobileid::crypto::SessionKey) {
 
 /// sms/verify_code: authentication, the submitted code's MAC, the sealed number opened.
 #[divan::bench]
-fn verify_code() {
+pub fn verify_code() {
     let f = &*FIXTURE;
     let (id, _) = black_box(authenticate());
     let code = VerificationCode::parse(black_box("123456")).expect("a short code");
@@ -92,7 +92,7 @@ fn verify_code() {
 /// certificate/sign: authentication, the number opened, the client key checked, the
 /// principal's MAC, the ES256 signature.
 #[divan::bench]
-fn certificate_sign() {
+pub fn certificate_sign() {
     let f = &*FIXTURE;
     let (id, _) = black_box(authenticate());
     black_box(

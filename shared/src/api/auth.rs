@@ -40,7 +40,7 @@ impl Authenticated {
             .as_ref()
             .and_then(|m| sealer.open(&self.hawk_id, Sealed::Msisdn, &m.sealed).ok())
             .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|e164| Msisdn::parse(&e164).ok())
+            .and_then(|text| Msisdn::from_sealed_form(&text).ok())
             .ok_or_else(|| {
                 ApiError::expired("Unable to read the session's number: register again.")
             })

@@ -139,7 +139,7 @@ async fn issue_charged(
         sealed: state.sealer.seal(
             req.hawk_id,
             Sealed::Msisdn,
-            req.msisdn.e164().as_bytes(),
+            req.msisdn.to_sealed_form().as_bytes(),
             state.rng.as_ref(),
         ),
     };

@@ -23,7 +23,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::body::RawBody;
 use crate::clock::Clock;
-use crate::config::{Limits, Settings};
+use crate::config::{LazySigningKeys, Limits, Settings};
 use crate::crypto::{KeyedIds, Sealer, SigningKeys};
 use crate::error::{ApiError, Errno};
 use crate::metrics::Metrics;
@@ -44,8 +44,9 @@ pub struct Services {
     pub ids: KeyedIds,
     /// Seals and opens the session's number and auth key (with the client's Hawk id).
     pub sealer: Sealer,
-    /// The current key signs certificates; every published key is in the JWKS.
-    pub signer: SigningKeys,
+    /// The current key signs certificates; every published key is in the JWKS. Derived on
+    /// first use (see [`LazySigningKeys`]); use [`Services::signing_keys`].
+    pub signer: LazySigningKeys,
     /// The fake gateway's read side, when SMS go there (local server, load-stage): serves
     /// `/receive` and `/__sms__/`.
     pub outbox: Option<Arc<dyn FakeGateway>>,
@@ -60,6 +61,19 @@ pub type AppState = Arc<Services>;
 impl Services {
     pub fn limits(&self) -> &Limits {
         &self.settings.stage.limits
+    }
+
+    /// The signing keys. They fail to derive only if the secret names a key under a kid that
+    /// is not its thumbprint, which the function that signs finds at its cold start: a
+    /// request never meets it, and would get 503.
+    pub fn signing_keys(&self) -> Result<&SigningKeys, ApiError> {
+        self.signer.get().map_err(|e| {
+            tracing::error!(error = %e.0, "signing keys do not load");
+            ApiError::backend(
+                self.limits().retry_after_secs,
+                "Service Unavailable: the signing key does not load.",
+            )
+        })
     }
 
     /// A store failure as the client sees it: 503/201 with Retry-After (never 401 or 500).

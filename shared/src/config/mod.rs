@@ -8,7 +8,8 @@ mod stage;
 mod web;
 
 pub use secrets::{
-    KeyState, NexmoSecrets, SECRET_NAMES, SecretEntry, ServiceSecrets, SigningKeyEntry,
+    KeyState, LazySigningKeys, NexmoSecrets, SECRET_NAMES, SecretEntry, ServiceSecrets,
+    SigningKeyEntry,
 };
 pub use settings::{BearerToken, Settings, StoreKind};
 pub use stage::{Country, Destination, Limits, Others, Senders, StageTable, TestNumber};

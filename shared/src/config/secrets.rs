@@ -8,6 +8,7 @@
 //! expired; `demotedAt` says since when). `rotation.rs` moves versions between the states.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -173,7 +174,7 @@ impl ServiceSecrets {
             }
             (None, _) => {}
         }
-        secrets.signing_keys()?;
+        secrets.check_signing_keys()?;
         secrets.keyed_ids()?;
         secrets.sealer()?;
         Ok(secrets)
@@ -183,38 +184,41 @@ impl ServiceSecrets {
         serde_json::to_string_pretty(self).expect("secrets serialise")
     }
 
-    /// The signing keys: the current one signs, all of them are published.
-    pub fn signing_keys(&self) -> Result<SigningKeys, ConfigError> {
+    /// What can be checked of the signing keys without deriving them: each is a P-256 scalar,
+    /// kids are unique and exactly one key is current. That each kid is its key's thumbprint is
+    /// checked when the keys are derived ([`Self::signing_keys`]).
+    fn check_signing_keys(&self) -> Result<(), ConfigError> {
         let err = |msg: String| ConfigError::new(format!("secret signingKeys: {msg}"));
-        let mut current = None;
-        let mut others = Vec::new();
-        for entry in &self.signing_keys {
-            let signer = CertificateSigner::from_private_b64(&entry.private_key)
+        for (i, entry) in self.signing_keys.iter().enumerate() {
+            CertificateSigner::check_private_b64(&entry.private_key)
                 .map_err(|e| err(format!("{}: {e}", entry.kid)))?;
-            if signer.kid() != entry.kid {
-                return Err(err(format!(
-                    "kid {} does not match its key (thumbprint {})",
-                    entry.kid,
-                    signer.kid()
-                )));
-            }
-            if others
-                .iter()
-                .chain(current.iter())
-                .any(|s: &CertificateSigner| s.kid() == entry.kid)
-            {
+            if self.signing_keys[..i].iter().any(|e| e.kid == entry.kid) {
                 return Err(err(format!("kid {} is listed twice", entry.kid)));
             }
-            match (entry.state, &current) {
-                (KeyState::Current, None) => current = Some(signer),
-                (KeyState::Current, Some(_)) => {
-                    return Err(err("more than one current key".into()));
-                }
-                _ => others.push(signer),
-            }
         }
-        let current = current.ok_or_else(|| err("no current key".into()))?;
-        Ok(SigningKeys::new(current, others))
+        match self
+            .signing_keys
+            .iter()
+            .filter(|e| e.state == KeyState::Current)
+            .count()
+        {
+            0 => Err(err("no current key".into())),
+            1 => Ok(()),
+            _ => Err(err("more than one current key".into())),
+        }
+    }
+
+    /// The signing keys, derived when first used ([`LazySigningKeys`]).
+    pub fn lazy_signing_keys(&self) -> LazySigningKeys {
+        LazySigningKeys {
+            entries: self.signing_keys.clone(),
+            keys: OnceLock::new(),
+        }
+    }
+
+    /// The signing keys: the current one signs, all of them are published.
+    pub fn signing_keys(&self) -> Result<SigningKeys, ConfigError> {
+        derive_signing_keys(&self.signing_keys)
     }
 
     /// The current signing key (what `secret generate` reports, what certificates carry).
@@ -302,6 +306,61 @@ fn versions_of<T>(
     Ok(Versions::new(current, others))
 }
 
+/// Each key's public half and kid (checked against the kid the secret gives), in a set.
+fn derive_signing_keys(entries: &[SigningKeyEntry]) -> Result<SigningKeys, ConfigError> {
+    let err = |msg: String| ConfigError::new(format!("secret signingKeys: {msg}"));
+    let mut current = None;
+    let mut others = Vec::new();
+    for entry in entries {
+        let signer = CertificateSigner::from_private_b64(&entry.private_key)
+            .map_err(|e| err(format!("{}: {e}", entry.kid)))?;
+        if signer.kid() != entry.kid {
+            return Err(err(format!(
+                "kid {} does not match its key (thumbprint {})",
+                entry.kid,
+                signer.kid()
+            )));
+        }
+        if others
+            .iter()
+            .chain(current.iter())
+            .any(|s: &CertificateSigner| s.kid() == entry.kid)
+        {
+            return Err(err(format!("kid {} is listed twice", entry.kid)));
+        }
+        match (entry.state, &current) {
+            (KeyState::Current, None) => current = Some(signer),
+            (KeyState::Current, Some(_)) => {
+                return Err(err("more than one current key".into()));
+            }
+            _ => others.push(signer),
+        }
+    }
+    let current = current.ok_or_else(|| err("no current key".into()))?;
+    Ok(SigningKeys::new(current, others))
+}
+
+/// A secret's signing keys, derived on first use. Deriving a key (its public key, its kid)
+/// is a scalar multiplication plus, the first time, p256's base-point table: about 4 million
+/// instructions, a millisecond of every cold start, which only the function that signs
+/// certificates needs. That function and the local server derive them at start
+/// ([`LazySigningKeys::get`] in their start-up), so a bad key still stops them there.
+pub struct LazySigningKeys {
+    entries: Vec<SigningKeyEntry>,
+    keys: OnceLock<Result<SigningKeys, String>>,
+}
+
+impl LazySigningKeys {
+    /// The derived keys, or why they do not derive (a kid that is not its key's thumbprint:
+    /// everything else was checked when the secret loaded).
+    pub fn get(&self) -> Result<&SigningKeys, ConfigError> {
+        self.keys
+            .get_or_init(|| derive_signing_keys(&self.entries).map_err(|e| e.0))
+            .as_ref()
+            .map_err(|e| ConfigError::new(e.clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +374,31 @@ mod tests {
         assert!(again.keyed_ids().is_ok());
         assert!(!format!("{s:?}").contains(&s.code_secret[0].secret));
     }
+
+    #[test]
+    fn signing_keys_are_checked_cheaply_at_load_and_fully_when_derived() {
+        let s = ServiceSecrets::generate(&OsRandomness);
+        let mut doc: serde_json::Value = serde_json::from_str(&s.to_json_pretty()).unwrap();
+        // Not a scalar of P-256 (zero): refused at load.
+        let mut zero = doc.clone();
+        zero["signingKeys"][0]["privateKey"] = URL_SAFE_NO_PAD_ZERO.into();
+        let e = ServiceSecrets::from_json(&zero.to_string()).unwrap_err();
+        assert!(e.0.contains("signingKeys"), "{}", e.0);
+        // A kid that is not the key's thumbprint: loads, then fails where the keys are derived.
+        doc["signingKeys"][0]["kid"] = "not-its-thumbprint".into();
+        let loaded = ServiceSecrets::from_json(&doc.to_string()).unwrap();
+        let lazy = loaded.lazy_signing_keys();
+        let e = lazy.get().expect_err("the kid does not match");
+        assert!(e.0.contains("does not match its key"), "{}", e.0);
+        // The good secret derives, once.
+        let lazy = s.lazy_signing_keys();
+        let first = lazy.get().unwrap() as *const SigningKeys;
+        assert_eq!(first, lazy.get().unwrap() as *const SigningKeys);
+        assert_eq!(lazy.get().unwrap().kid(), s.signer().unwrap().kid());
+    }
+
+    /// 32 zero bytes, base64url: the one 32-byte string that is no P-256 private key.
+    const URL_SAFE_NO_PAD_ZERO: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
     #[test]
     fn secrets_made_before_versions_still_load() {

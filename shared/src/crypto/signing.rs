@@ -49,6 +49,18 @@ impl CertificateSigner {
         Ok(Self::from_key(key))
     }
 
+    /// Checks that `d` is a private key without deriving its public key: a range check of the
+    /// scalar, against the scalar multiplication (and, the first time, the base-point table)
+    /// that [`Self::from_private_b64`] costs.
+    pub fn check_private_b64(d: &str) -> Result<(), JwsError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(d.trim())
+            .map_err(|_| JwsError::BadPrivateKey)?;
+        p256::SecretKey::from_slice(&bytes)
+            .map(drop)
+            .map_err(|_| JwsError::BadPrivateKey)
+    }
+
     /// A fresh key (the local server's per-run key; the ops tool's `secret generate`).
     pub fn generate(rng: &dyn Randomness) -> Self {
         loop {

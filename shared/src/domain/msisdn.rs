@@ -161,6 +161,36 @@ impl Msisdn {
     pub fn prefix(&self) -> &str {
         &self.e164[..self.e164.len().saturating_sub(4)]
     }
+
+    /// What a session seals of its number (`+33612345678 FR`): the number and its region as
+    /// [`Msisdn::parse`] found them, so that reading it back parses nothing. Parsing again a
+    /// number this service already checked would build its territory's metadata and compile
+    /// its patterns on the first request of every verify-code and sign-certificate instance.
+    pub fn to_sealed_form(&self) -> String {
+        format!("{} {}", self.e164, self.region)
+    }
+
+    /// The inverse of [`Msisdn::to_sealed_form`], for text this service sealed (authenticated
+    /// encryption under its own key: nobody else can make it). A session sealed before the
+    /// region was (the bare E.164) is parsed as before.
+    pub fn from_sealed_form(text: &str) -> Result<Self, MsisdnError> {
+        match text.split_once(' ') {
+            Some((e164, region))
+                if e164.len() > 1
+                    && e164.starts_with('+')
+                    && e164[1..].bytes().all(|b| b.is_ascii_digit())
+                    && region.len() == 2
+                    && region.bytes().all(|b| b.is_ascii_uppercase()) =>
+            {
+                Ok(Msisdn {
+                    e164: e164.to_owned(),
+                    region: region.to_owned(),
+                })
+            }
+            Some(_) => Err(MsisdnError::Invalid),
+            None => Msisdn::parse(text),
+        }
+    }
 }
 
 /// A number valid in one metadata set, with what that set says of it.
@@ -357,5 +387,34 @@ mod tests {
     fn debug_never_prints_the_number() {
         let m = Msisdn::parse("+33623456789").unwrap();
         assert!(!format!("{m:?}").contains("623456789"));
+    }
+
+    #[test]
+    fn the_sealed_form_reads_back_without_parsing_and_old_sessions_still_read() {
+        for input in ["+33623456789", "+14155552671", "+16135550123"] {
+            let m = Msisdn::parse(input).unwrap();
+            let back = Msisdn::from_sealed_form(&m.to_sealed_form()).unwrap();
+            assert_eq!((back.e164(), back.region()), (m.e164(), m.region()));
+        }
+        assert_eq!(
+            Msisdn::parse("+14155552671").unwrap().to_sealed_form(),
+            "+14155552671 US"
+        );
+        // A session sealed before the region was: the bare number, parsed.
+        let old = Msisdn::from_sealed_form("+33623456789").unwrap();
+        assert_eq!(old.region(), "FR");
+        for bad in [
+            "+33623456789 fr",
+            "+3362345678x FR",
+            "33623456789 FR",
+            "+ FR",
+            "+33 F",
+        ] {
+            assert_eq!(
+                Msisdn::from_sealed_form(bad),
+                Err(MsisdnError::Invalid),
+                "{bad}"
+            );
+        }
     }
 }

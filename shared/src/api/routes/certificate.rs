@@ -77,7 +77,7 @@ async fn sign_inner(state: &AppState, auth: &Authenticated) -> Result<Json<Value
     if let Some(jwk) = public_key.to_jwk() {
         claims["cnf"] = json!({ "jwk": jwk });
     }
-    let cert = state.signer.sign(&claims);
+    let cert = state.signing_keys()?.sign(&claims);
     state.metrics.certificate_signed();
     Ok(Json(json!({"cert": cert})))
 }
@@ -95,19 +95,20 @@ fn duration_param(value: Option<&Value>) -> Result<i64, ApiError> {
 
 /// The BrowserID support document: `public-key` is the current key (BrowserID has room for
 /// one); `keys` has every published one, as the JWKS.
-async fn browserid(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({
-        "public-key": state.signer.current().public_jwk(),
-        "keys": state.signer.jwks()["keys"],
+async fn browserid(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let keys = state.signing_keys()?;
+    Ok(Json(json!({
+        "public-key": keys.current().public_jwk(),
+        "keys": keys.jwks()["keys"],
         "authentication": WARNING_PATH,
         "provisioning": WARNING_PATH,
-    }))
+    })))
 }
 
 /// Every key not yet retired: the current one, the next one before it signs, the previous ones
 /// until the certificates they signed have expired.
-async fn jwks(State(state): State<AppState>) -> Json<Value> {
-    Json(state.signer.jwks())
+async fn jwks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(state.signing_keys()?.jwks()))
 }
 
 async fn warning() -> Html<&'static str> {

@@ -50,6 +50,7 @@ declare -A FIRST_STATUS=(
     [start-verification]=200
     [verify-code]=200
     [sign-certificate]=200
+    [inbound-sms]=200
 )
 RELEASE="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 LOGS="$ROOT/.tools/logs"
@@ -77,8 +78,8 @@ fi
 
 start_dynamodb_local "$ROOT/.tools/dynamodb" "$LOGS/cold-start-dynamodb-local.log"
 
-# The stage secret: Nexmo credentials (never used: the providers' endpoints refuse connections)
-# and the webhook signature secret the prepared callbacks are signed with.
+# The stage secret: Nexmo credentials (for the fake Nexmo below) and the webhook signature
+# secret the prepared callbacks are signed with.
 "$RELEASE/mobileid" secret generate --stage production 2>/dev/null | "$VENV_PY" -c '
 import json, sys
 secret = json.load(sys.stdin)
@@ -98,11 +99,32 @@ MOBILEID_STAGE=load-stage MOBILEID_STORE=dynamodb MOBILEID_PUBLIC_URL=http://127
 wait_http_ok mobileid-local "$LAST_SERVER_PID" "http://127.0.0.1:$prep_port/__lbheartbeat__" \
     "$LOGS/cold-start-prep.log" 60
 
+# Nexmo's SMS API, answering every SMS as sent: the inbound function's first request replies
+# with the code by SMS, and a refused connection would measure the failover's retries instead.
+nexmo_port=$(free_port 127.0.0.1)
+start_server fake-nexmo "$LOGS/cold-start-fake-nexmo.log" "$ROOT" "$VENV_PY" -c '
+import http.server, json, sys
+class Nexmo(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = json.dumps({"message-count": "1", "messages": [
+            {"status": "0", "message-id": "0A0000000123ABCD1"}]}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Nexmo).serve_forever()' "$nexmo_port"
+wait_tcp fake-nexmo "$LAST_SERVER_PID" "$nexmo_port" "$LOGS/cold-start-fake-nexmo.log" 30
+
 ENV=(--env MOBILEID_STAGE=production --env MOBILEID_STORE=dynamodb "${TABLES[@]}"
     --env "MOBILEID_PUBLIC_URL=$PUBLIC_URL" --env "MOBILEID_SECRET_JSON=$SECRET"
     --env "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB" --env AWS_REGION
     --env AWS_ACCESS_KEY_ID --env AWS_SECRET_ACCESS_KEY
-    --env AWS_ENDPOINT_URL_SNS=http://127.0.0.1:9 --env MOBILEID_NEXMO_URL=http://127.0.0.1:9
+    --env AWS_ENDPOINT_URL_SNS=http://127.0.0.1:9 --env "MOBILEID_NEXMO_URL=http://127.0.0.1:$nexmo_port/sms/json"
     --env MOBILEID_SENDER_NANP_MT=+12025550300 --env MOBILEID_SENDER_NANP_MO=+12025550301
     --env RUST_LOG=warn)
 

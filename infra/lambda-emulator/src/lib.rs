@@ -8,5 +8,6 @@ pub mod event;
 pub mod faults;
 pub mod pool;
 pub mod runtime_api;
+pub mod sms_fake;
 pub mod stack;
 pub mod template;

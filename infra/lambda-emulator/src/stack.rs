@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use crate::event::{self, Door, Failure, HttpRequest};
 use crate::faults::Proxy;
 use crate::pool::{FunctionSpec, KillPoint, Pool, RouteLatencies};
+use crate::sms_fake::{Mode, SmsFake};
 use crate::template::{self, Route, TableDef, Template};
 
 /// API Gateway's limit on a request body (HTTP API: 10 MB); Lambda's own is 6 MB.
@@ -47,6 +48,9 @@ pub struct StackConfig {
     /// Extra variables for every function (after the template's).
     pub extra_env: Vec<(String, String)>,
     pub region: String,
+    /// Points every function's Nexmo and SNS at local stand-ins ([`SmsFake`]) a scenario can
+    /// take down or slow, with stand-in Nexmo credentials (for a stage that sends real SMS).
+    pub fake_sms_providers: bool,
     pub api_listen: SocketAddr,
     pub url_listen: SocketAddr,
     pub control_listen: SocketAddr,
@@ -106,6 +110,7 @@ struct StackState {
     url_id: String,
     latencies: RouteLatencies,
     dynamodb: Arc<Proxy>,
+    sms: Option<SmsFake>,
 }
 
 impl StackState {
@@ -174,6 +179,13 @@ pub async fn start(config: StackConfig) -> Result<Running, String> {
     let signature_secret = random_hex(16);
     secrets.nexmo.signature_secret = signature_secret.clone();
     secrets.nexmo.signature_method = "sha256".into();
+    let sms = if config.fake_sms_providers {
+        secrets.nexmo.api_key = "stack-key".into();
+        secrets.nexmo.api_secret = "stack-secret".into();
+        Some(SmsFake::start().await.map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
     let secret_json = serde_json::to_string(&secrets).map_err(|e| e.to_string())?;
 
     crate::dynamodb::create_tables(&config.dynamodb, &config.region, &template.tables).await?;
@@ -214,6 +226,13 @@ pub async fn start(config: StackConfig) -> Result<Running, String> {
                 format!("http://{}", proxy.listen),
             ),
         ]);
+        if let Some((_, addr)) = &sms {
+            env.push((
+                "MOBILEID_NEXMO_URL".into(),
+                format!("http://{addr}/sms/json"),
+            ));
+            env.push(("AWS_ENDPOINT_URL_SNS".into(), format!("http://{addr}/")));
+        }
         for (k, v) in &config.extra_env {
             env.retain(|(name, _)| name != k);
             env.push((k.clone(), v.clone()));
@@ -244,6 +263,7 @@ pub async fn start(config: StackConfig) -> Result<Running, String> {
         url_id: random_hex(16),
         latencies: RouteLatencies::default(),
         dynamodb: proxy,
+        sms: sms.map(|(fake, _)| fake),
     });
 
     let reaper = state.clone();
@@ -412,12 +432,16 @@ fn control_router(state: Arc<StackState>) -> Router {
         .route("/reap", post(reap))
         .route("/faults/kill", post(kill))
         .route("/faults/dynamodb", post(dynamodb))
+        .route("/faults/sms", post(sms_fault))
+        .route("/sms/sent", get(sms_sent))
         .fallback(|| async {
             json_response(
                 StatusCode::NOT_FOUND,
                 json!({"error": "control API: GET /stats, DELETE /stats/latencies, POST /reap, \
                         POST /faults/kill?function=F&at=on-start|after-work&count=N, \
-                        POST /faults/dynamodb?up=true|false"}),
+                        POST /faults/dynamodb?up=true|false, \
+                        POST /faults/sms?provider=nexmo|sns&mode=up|down|slow&delay_ms=N, \
+                        GET /sms/sent?to=DIGITS"}),
             )
         })
         .with_state(state)
@@ -481,4 +505,64 @@ async fn dynamodb(
 ) -> Response<Body> {
     state.dynamodb.set_up(q.up);
     json_response(StatusCode::OK, json!({ "dynamodb_up": q.up }))
+}
+
+#[derive(serde::Deserialize)]
+struct SmsQuery {
+    provider: String,
+    mode: String,
+    #[serde(default)]
+    delay_ms: u64,
+}
+
+fn no_fake_sms() -> Response<Body> {
+    json_response(
+        StatusCode::CONFLICT,
+        json!({"error": "the stack runs without --fake-sms-providers"}),
+    )
+}
+
+async fn sms_fault(
+    State(state): State<Arc<StackState>>,
+    Query(q): Query<SmsQuery>,
+) -> Response<Body> {
+    let Some(fake) = &state.sms else {
+        return no_fake_sms();
+    };
+    let mode = match q.mode.as_str() {
+        "up" => Mode::Up,
+        "down" => Mode::Down,
+        "slow" => Mode::Slow(Duration::from_millis(q.delay_ms)),
+        other => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                json!({"error": format!("mode={other}: use up, down or slow")}),
+            );
+        }
+    };
+    if !fake.set(&q.provider, mode) {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error": format!("provider={}: use nexmo or sns", q.provider)}),
+        );
+    }
+    json_response(
+        StatusCode::OK,
+        json!({"provider": q.provider, "mode": q.mode}),
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct ToQuery {
+    to: String,
+}
+
+async fn sms_sent(
+    State(state): State<Arc<StackState>>,
+    Query(q): Query<ToQuery>,
+) -> Response<Body> {
+    match &state.sms {
+        Some(fake) => json_response(StatusCode::OK, fake.sent_to(q.to.trim_start_matches('+'))),
+        None => no_fake_sms(),
+    }
 }

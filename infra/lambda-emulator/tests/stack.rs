@@ -50,12 +50,7 @@ fn sign_body() -> Value {
 }
 
 /// Whether `router` serves `method path`: anything but its JSON 404 (no such route) or 405.
-async fn serves(
-    app: &mut TestApp,
-    router: RouterFn,
-    method: &str,
-    path: &str,
-) -> bool {
+async fn serves(app: &mut TestApp, router: RouterFn, method: &str, path: &str) -> bool {
     app.router = router(app.state.clone());
     let method = http::Method::from_bytes(method.as_bytes()).unwrap();
     let body = (method == http::Method::POST).then(|| json!({}));
@@ -423,4 +418,152 @@ async fn a_dynamodb_outage_answers_503_and_every_session_completes_after_it() {
         assert_eq!(cert.status, 200, "{cert:?}");
     }
     let _: Value = stack.stats().await;
+}
+
+/// What the fake providers were sent for `number`: (provider, code, accepted).
+async fn provider_messages(
+    stack: &Stack,
+    number: &mobileid::domain::Msisdn,
+) -> Vec<(String, String, bool)> {
+    let sent = stack
+        .control_get(&format!("/sms/sent?to={}", number.digits()))
+        .await;
+    sent.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let text = m["text"].as_str().unwrap();
+            (
+                m["provider"].as_str().unwrap().to_owned(),
+                mobileid::sms::text::code_in(text).unwrap().to_owned(),
+                m["accepted"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The SMS providers fail (the dev stage: Nexmo, then SNS): Nexmo down, then slower than the
+/// per-attempt timeout, fails over to SNS; both down answers 503/201 with Retry-After and
+/// leaves no usable code behind (the code that was never delivered is refused).
+#[tokio::test]
+async fn sms_providers_down_or_slow_fail_over_and_leave_no_undelivered_code() {
+    let Some(stack) = Stack::start(&["--stage", "dev", "--fake-sms-providers"]) else {
+        return;
+    };
+    let device = stack.register().await;
+
+    // Nexmo down: SNS delivers.
+    stack
+        .control_post("/faults/sms?provider=nexmo&mode=down")
+        .await;
+    let number = fresh_number();
+    let sent = stack.ask_code(&device, &number).await;
+    assert_eq!(sent.status, 204, "{sent:?}");
+    let messages = provider_messages(&stack, &number).await;
+    let providers: Vec<_> = messages
+        .iter()
+        .map(|(p, _, ok)| (p.as_str(), *ok))
+        .collect();
+    assert_eq!(providers, [("nexmo", false), ("sns", true)]);
+    let verified = stack
+        .post(
+            "/v1/msisdn/sms/verify_code",
+            &json!({"code": messages[1].1}),
+            Some(&device),
+        )
+        .await;
+    assert_eq!(
+        (verified.status, &verified.json),
+        (200, &json!({"msisdn": number.e164()}))
+    );
+
+    // Nexmo slower than the 3 s attempt timeout: SNS delivers, within the function timeout.
+    stack
+        .control_post("/faults/sms?provider=nexmo&mode=slow&delay_ms=5000")
+        .await;
+    let slow_device = stack.register().await;
+    let number = fresh_number();
+    let sent = stack.ask_code(&slow_device, &number).await;
+    assert_eq!(sent.status, 204, "{sent:?}");
+    assert!(
+        sent.elapsed >= Duration::from_secs(3) && sent.elapsed < Duration::from_secs(15),
+        "{:?}",
+        sent.elapsed
+    );
+    let messages = provider_messages(&stack, &number).await;
+    let sns = messages
+        .iter()
+        .find(|(p, _, ok)| p == "sns" && *ok)
+        .expect("SNS took over");
+    let verified = stack
+        .post(
+            "/v1/msisdn/sms/verify_code",
+            &json!({"code": sns.1}),
+            Some(&slow_device),
+        )
+        .await;
+    assert_eq!(verified.status, 200, "{verified:?}");
+
+    // Both down: 503/201, and the code no provider delivered is not usable.
+    stack
+        .control_post("/faults/sms?provider=nexmo&mode=down")
+        .await;
+    stack
+        .control_post("/faults/sms?provider=sns&mode=down")
+        .await;
+    let lost_device = stack.register().await;
+    let number = fresh_number();
+    let refused = stack.ask_code(&lost_device, &number).await;
+    assert_eq!(
+        (refused.status, &refused.json["errno"]),
+        (503, &json!(201)),
+        "{refused:?}"
+    );
+    assert!(refused.header("retry-after").is_some(), "{refused:?}");
+    let messages = provider_messages(&stack, &number).await;
+    assert!(
+        !messages.is_empty() && messages.iter().all(|(_, _, ok)| !ok),
+        "{messages:?}"
+    );
+    let undelivered = stack
+        .post(
+            "/v1/msisdn/sms/verify_code",
+            &json!({"code": messages[0].1}),
+            Some(&lost_device),
+        )
+        .await;
+    assert_ne!(
+        undelivered.status, 200,
+        "a code that never reached the phone verified: {undelivered:?}"
+    );
+    assert_eq!(undelivered.json["errno"], json!(111), "{undelivered:?}");
+
+    // The providers back: the same session gets a code for the number (the failed send
+    // charged nothing against the number's resend limit).
+    stack
+        .control_post("/faults/sms?provider=nexmo&mode=up")
+        .await;
+    stack.control_post("/faults/sms?provider=sns&mode=up").await;
+    let again = stack.ask_code(&lost_device, &number).await;
+    assert_eq!(again.status, 204, "{again:?}");
+    let code = stack_code(&stack, &number).await;
+    let verified = stack
+        .post(
+            "/v1/msisdn/sms/verify_code",
+            &json!({ "code": code }),
+            Some(&lost_device),
+        )
+        .await;
+    assert_eq!(verified.status, 200, "{verified:?}");
+}
+
+/// The code of the last accepted message to `number`.
+async fn stack_code(stack: &Stack, number: &mobileid::domain::Msisdn) -> String {
+    let messages = provider_messages(stack, number).await;
+    let (_, code, _) = messages
+        .iter()
+        .rev()
+        .find(|(_, _, ok)| *ok)
+        .expect("a delivered SMS");
+    code.clone()
 }

@@ -76,6 +76,12 @@ struct Args {
     #[arg(long, default_value = "10", value_name = "SECONDS")]
     queue_timeout: u64,
 
+    /// Points the functions' Nexmo and SNS at local stand-ins the control API can take down
+    /// or slow (POST /faults/sms), for a stage that sends real SMS (--stage dev); what they
+    /// were sent is at GET /sms/sent?to=DIGITS.
+    #[arg(long)]
+    fake_sms_providers: bool,
+
     /// The API's address (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
@@ -158,6 +164,7 @@ async fn run(args: Args) -> Result<(), String> {
         log_dir: args.log_dir,
         extra_env: pairs(&args.env, "--env")?,
         region: args.region.clone(),
+        fake_sms_providers: args.fake_sms_providers,
         api_listen: args.listen,
         url_listen: args.url_listen,
         control_listen: args.control_listen,

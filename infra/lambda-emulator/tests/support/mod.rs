@@ -127,6 +127,21 @@ impl Stack {
         response.json().await.unwrap()
     }
 
+    pub async fn control_get(&self, path_and_query: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}{path_and_query}", self.control()))
+            .send()
+            .await
+            .expect("control API");
+        assert!(
+            response.status().is_success(),
+            "{path_and_query}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
     pub async fn stats(&self) -> Value {
         self.http
             .get(format!("{}/stats", self.control()))

@@ -16,6 +16,8 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 # shellcheck source=infra/lib/common.sh
 source "$ROOT/infra/lib/common.sh"
+# shellcheck source=infra/lib/stack.sh
+source "$ROOT/infra/lib/stack.sh"
 
 BUILD=1
 while [[ $# -gt 0 ]]; do
@@ -32,16 +34,7 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BOOTSTRAPS=${MOBILEID_STACK_BOOTSTRAPS:-$TARGET_DIR/lambda}
 LOGS="$ROOT/.tools/logs"
 mkdir -p "$LOGS"
-stop_servers_on_exit
-SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/mobileid-bench-stack.XXXXXX")
-chmod 700 "$SCRATCH"
-cleanup() {
-    local rc=$?
-    rm -rf "$SCRATCH"
-    (exit "$rc")
-    _stop_servers_and_exit
-}
-trap cleanup EXIT
+stack_scratch mobileid-bench-stack
 
 if [[ $BUILD == 1 ]]; then
     say "building the bootstraps (cargo lambda build --release --x86-64), the runner and the load test"
@@ -56,44 +49,19 @@ for f in start-verification inbound-sms verify-code sign-certificate; do
 done
 start_dynamodb_local "$ROOT/.tools/dynamodb" "$LOGS/bench-stack-dynamodb.log"
 
-ready="$SCRATCH/stack.json"
-start_server mobileid-stack "$LOGS/bench-stack.log" "$ROOT" "$TARGET_DIR/debug/mobileid-stack" \
-    --bootstrap-dir "$BOOTSTRAPS" --dynamodb "$AWS_ENDPOINT_URL_DYNAMODB" \
-    --ready-file "$ready" --log-dir "$SCRATCH/logs" --max-instances 32
-for _ in $(seq 100); do [[ -f $ready ]] && break; sleep 0.1; done
-[[ -f $ready ]] || die "mobileid-stack did not get ready (see $LOGS/bench-stack.log)"
-field() { "$HELPER_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$ready" "$1"; }
-api=$(field api)
-url=$(field function_url)
-control=$(field control)
-LOADTEST_SMS_TOKEN=$(field sms_token)
-LOADTEST_SIGNATURE_SECRET=$(field signature_secret)
-export LOADTEST_SMS_TOKEN LOADTEST_SIGNATURE_SECRET
-report() { "$HELPER_PY" "$ROOT/infra/bench/stack_report.py" "$control" "$@"; }
-loadtest() {
-    local paths=$1 webhook=$2
-    shift 2
-    run_child "$TARGET_DIR/release/mobileid-loadtest" --base-url "$api" --sms-url "${url}receive" \
-        --webhook-url "$url$webhook" --paths "$paths" --signature-method "$(field signature_method)" \
-        --timeout 15s --quiet "$@"
-}
+start_stack "$TARGET_DIR/debug/mobileid-stack" "$BOOTSTRAPS" "$LOGS/bench-stack.log" --max-instances 32
+loadtest="$TARGET_DIR/release/mobileid-loadtest"
 
 for paths in v1 original; do
-    webhook=v1/msisdn/sms/momt/nexmo
-    [[ $paths == original ]] && webhook='sms/momt/?provider=nexmo'
     say "load ($paths paths): $USERS users for $DURATION through the stack"
-    report --save "$SCRATCH/before.json"
-    loadtest "$paths" "$webhook" --users "$USERS" --duration "$DURATION" --ramp-up 2s ||
+    stack_report --save "$SCRATCH/before.json"
+    stack_loadtest "$loadtest" "$paths" --users "$USERS" --duration "$DURATION" --ramp-up 2s ||
         die "unexpected answers through the stack ($paths paths)"
-    report --since "$SCRATCH/before.json"
+    stack_report --since "$SCRATCH/before.json"
 done
 
 say "burst: $BURST flows at once from zero instances"
-curl -s -X POST "$control/reap" >/dev/null
-report --save "$SCRATCH/before.json"
-loadtest v1 v1/msisdn/sms/momt/nexmo --users "$BURST" --flows "$BURST" ||
-    die "unexpected answers in the burst"
-report --since "$SCRATCH/before.json"
+stack_burst "$loadtest" "$BURST"
 stop_server mobileid-stack
 
 say "faults: the stack scenarios at full length (a 10 s DynamoDB outage)"

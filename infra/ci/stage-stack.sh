@@ -17,6 +17,8 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 # shellcheck source=infra/lib/common.sh
 source "$ROOT/infra/lib/common.sh"
+# shellcheck source=infra/lib/stack.sh
+source "$ROOT/infra/lib/stack.sh"
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
     sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
@@ -36,19 +38,7 @@ done
 [[ -n ${AWS_ENDPOINT_URL_DYNAMODB:-} ]] ||
     die "AWS_ENDPOINT_URL_DYNAMODB is not set: the servers stage starts DynamoDB Local"
 
-stop_servers_on_exit
-SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/mobileid-stage-stack.XXXXXX")
-chmod 700 "$SCRATCH"
-# The scratch directory holds the stack's secrets: removed whatever ends the script, and the
-# servers stopped as stop_servers_on_exit does (with the script's exit code kept).
-cleanup() {
-    local rc=$?
-    rm -rf "$SCRATCH"
-    (exit "$rc")
-    _stop_servers_and_exit
-}
-trap cleanup EXIT
-
+stack_scratch mobileid-stage-stack
 RUN_START=$(now_ms)
 
 step "[1/3] tests: cargo test -p lambda-emulator --test stack (bootstraps from ${BOOTSTRAPS#"$ROOT"/})"
@@ -59,45 +49,17 @@ run_child cargo build -q -p lambda-emulator -p mobileid-loadtest || die "buildin
 step_done
 
 step "[2/3] load: mobileid-loadtest through mobileid-stack, $DURATION per path set"
-ready="$SCRATCH/stack.json"
-start_server mobileid-stack "$LOGS/stack.log" "$ROOT" "$TARGET_DIR/debug/mobileid-stack" \
-    --bootstrap-dir "$BOOTSTRAPS" --dynamodb "$AWS_ENDPOINT_URL_DYNAMODB" \
-    --ready-file "$ready" --log-dir "$SCRATCH/logs"
-stack_pid=$LAST_SERVER_PID
-for _ in $(seq 100); do
-    [[ -f $ready ]] && break
-    kill -0 "$stack_pid" 2>/dev/null || { show_log_tail "$LOGS/stack.log"; die "mobileid-stack exited"; }
-    sleep 0.1
-done
-[[ -f $ready ]] || die "mobileid-stack did not get ready in 10 s"
-field() { "$HELPER_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$ready" "$1"; }
-api=$(field api)
-url=$(field function_url)
-control=$(field control)
-# Through the environment, not the command line.
-LOADTEST_SMS_TOKEN=$(field sms_token)
-LOADTEST_SIGNATURE_SECRET=$(field signature_secret)
-export LOADTEST_SMS_TOKEN LOADTEST_SIGNATURE_SECRET
-loadtest() {
-    local paths=$1 webhook=$2
-    shift 2
-    run_child "$TARGET_DIR/debug/mobileid-loadtest" --base-url "$api" --sms-url "${url}receive" \
-        --webhook-url "$url$webhook" --paths "$paths" --signature-method "$(field signature_method)" \
-        --timeout 15s --quiet "$@"
-}
-loadtest v1 v1/msisdn/sms/momt/nexmo --users 4 --duration "$DURATION" ||
+start_stack "$TARGET_DIR/debug/mobileid-stack" "$BOOTSTRAPS" "$LOGS/stack.log"
+loadtest="$TARGET_DIR/debug/mobileid-loadtest"
+stack_loadtest "$loadtest" v1 --users 4 --duration "$DURATION" ||
     die "the load test (v1 paths) through the stack saw unexpected answers"
-loadtest original 'sms/momt/?provider=nexmo' --users 4 --duration "$DURATION" ||
+stack_loadtest "$loadtest" original --users 4 --duration "$DURATION" ||
     die "the load test (original paths) through the stack saw unexpected answers"
-"$HELPER_PY" "$ROOT/infra/bench/stack_report.py" "$control"
+stack_report
 step_done
 
 step "[3/3] burst: $BURST flows at once from zero instances"
-curl -s -X POST "$control/reap" >/dev/null
-"$HELPER_PY" "$ROOT/infra/bench/stack_report.py" "$control" --save "$SCRATCH/before-burst.json"
-loadtest v1 v1/msisdn/sms/momt/nexmo --users "$BURST" --flows "$BURST" ||
-    die "the burst through the stack saw unexpected answers"
-"$HELPER_PY" "$ROOT/infra/bench/stack_report.py" "$control" --since "$SCRATCH/before-burst.json"
+stack_burst "$loadtest" "$BURST"
 stop_server mobileid-stack
 step_done
 

@@ -370,8 +370,18 @@ async fn invoke(
         peer,
     };
     let event = event::build(&http, door, &request_id);
-    let pool = &state.pools[index];
-    let answer = pool.invoke(Bytes::from(event.to_string())).await;
+    let pool = state.pools[index].clone();
+    // In a task of its own: a client that hangs up does not cancel the invocation (Lambda
+    // runs it to its end), nor kill the instance running it.
+    let invocation = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.invoke(Bytes::from(event.to_string())).await })
+    };
+    let answer = invocation.await.unwrap_or(crate::pool::Answer {
+        result: Err(Failure::FunctionError),
+        cold: false,
+        instance: 0,
+    });
     let mut response = match answer.result.and_then(|body| event::response_from(&body)) {
         Ok(response) => response,
         Err(failure) => event::gateway_answer(failure),

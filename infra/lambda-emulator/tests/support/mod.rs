@@ -108,14 +108,16 @@ impl Stack {
         self.info["function_url"].as_str().unwrap()
     }
 
-    fn control(&self) -> &str {
+    fn control_url(&self) -> &str {
         self.info["control"].as_str().unwrap()
     }
 
-    pub async fn control_post(&self, path_and_query: &str) -> Value {
+    /// A call to the runner's control API, which must succeed.
+    async fn control(&self, method: reqwest::Method, path_and_query: &str) -> Value {
+        let url = format!("{}{path_and_query}", self.control_url());
         let response = self
             .http
-            .post(format!("{}{path_and_query}", self.control()))
+            .request(method, url)
             .send()
             .await
             .expect("control API");
@@ -125,32 +127,18 @@ impl Stack {
             response.status()
         );
         response.json().await.unwrap()
+    }
+
+    pub async fn control_post(&self, path_and_query: &str) -> Value {
+        self.control(reqwest::Method::POST, path_and_query).await
     }
 
     pub async fn control_get(&self, path_and_query: &str) -> Value {
-        let response = self
-            .http
-            .get(format!("{}{path_and_query}", self.control()))
-            .send()
-            .await
-            .expect("control API");
-        assert!(
-            response.status().is_success(),
-            "{path_and_query}: {}",
-            response.status()
-        );
-        response.json().await.unwrap()
+        self.control(reqwest::Method::GET, path_and_query).await
     }
 
     pub async fn stats(&self) -> Value {
-        self.http
-            .get(format!("{}/stats", self.control()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.control_get("/stats").await
     }
 
     /// The figures of one function.

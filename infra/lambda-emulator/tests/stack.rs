@@ -172,6 +172,65 @@ async fn a_crashed_instance_answers_502_and_the_next_request_gets_a_new_one() {
     );
 }
 
+/// What the template does not route answers API Gateway's 404, and a function that runs
+/// past its timeout answers API Gateway's 503 (and its instance is not reused). Both need a
+/// template the real one is not: no `$default` route, and verify-code with a 1 s timeout (less
+/// than the 2 s DynamoDB operation timeout, so that a DynamoDB outage makes it time out).
+#[tokio::test]
+async fn unrouted_paths_answer_404_and_a_timed_out_function_503() {
+    let edit = |t: &str| {
+        let fallback = "        Fallback: {Type: HttpApi, Properties: {ApiId: !Ref HttpApi, Method: ANY, Path: $default}}\n";
+        assert!(t.contains(fallback), "template.yaml's $default route moved");
+        let verify = t
+            .find("      Description: sms/verify_code\n")
+            .expect("verify-code's description");
+        let timeout = "      Timeout: 10\n";
+        let pos = verify + t[verify..].find(timeout).expect("verify-code's timeout");
+        let mut edited = t.to_owned();
+        edited.replace_range(pos..pos + timeout.len(), "      Timeout: 1\n");
+        edited.replacen(fallback, "", 1)
+    };
+    let Some(stack) = Stack::start_with(edit, &[]) else {
+        return;
+    };
+    for (method, path) in [
+        ("GET", "/surely/not/a/route"),
+        ("GET", "/v1/msisdn/register"),
+        ("DELETE", "/"),
+    ] {
+        let answer = stack.call(method, path, None, None).await;
+        assert_eq!(
+            (answer.status, &answer.json),
+            (404, &json!({"message": "Not Found"})),
+            "{method} {path}"
+        );
+        assert_eq!(answer.header("x-stack-function"), None);
+    }
+    let device = stack.register().await;
+    stack.control_post("/faults/dynamodb?up=false").await;
+    let late = stack
+        .post(
+            "/v1/msisdn/sms/verify_code",
+            &json!({"code": "123456"}),
+            Some(&device),
+        )
+        .await;
+    stack.control_post("/faults/dynamodb?up=true").await;
+    assert_eq!(
+        (late.status, &late.json),
+        (503, &json!({"message": "Service Unavailable"})),
+        "{late:?}"
+    );
+    assert!(late.elapsed < Duration::from_secs(5), "{late:?}");
+    let f = stack.function_stats("verify-code").await;
+    assert_eq!(f["timeouts"].as_u64(), Some(1), "{f}");
+    assert_eq!(
+        f["instances_warm_now"].as_u64(),
+        Some(0),
+        "a timed-out instance is not kept: {f}"
+    );
+}
+
 /// SIGKILL of each function's instance after it did its work, before its answer got out:
 /// the client sees 502, and its retry gets the answer the lost one would have been.
 #[tokio::test]

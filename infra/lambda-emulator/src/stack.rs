@@ -26,7 +26,7 @@ use crate::event::{self, Door, Failure, HttpRequest};
 use crate::faults::Proxy;
 use crate::pool::{FunctionSpec, KillPoint, Pool, RouteLatencies};
 use crate::sms_fake::{Mode, SmsFake};
-use crate::template::{self, Route, TableDef, Template};
+use crate::template::{self, Cors, Route, TableDef, Template};
 
 /// API Gateway's limit on a request body (HTTP API: 10 MB); Lambda's own is 6 MB.
 const BODY_LIMIT: usize = 10 * 1024 * 1024;
@@ -111,6 +111,7 @@ struct StackState {
     latencies: RouteLatencies,
     dynamodb: Arc<Proxy>,
     sms: Option<SmsFake>,
+    cors: Option<Cors>,
 }
 
 impl StackState {
@@ -264,6 +265,7 @@ pub async fn start(config: StackConfig) -> Result<Running, String> {
         latencies: RouteLatencies::default(),
         dynamodb: proxy,
         sms: sms.map(|(fake, _)| fake),
+        cors: template.cors.clone(),
     });
 
     let reaper = state.clone();
@@ -316,6 +318,19 @@ async fn api_request(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response<Body> {
+    let origin = request
+        .headers()
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let (Some(cors), Some(origin)) = (&state.cors, &origin)
+        && request.method() == axum::http::Method::OPTIONS
+        && request
+            .headers()
+            .contains_key("access-control-request-method")
+    {
+        return preflight(cors, origin);
+    }
     let path = request.uri().path().to_owned();
     let Some((route, index)) = state
         .route(request.method().as_str(), &path)
@@ -327,7 +342,68 @@ async fn api_request(
         api_id: &state.api_id,
         route_key: &route,
     };
-    invoke(&state, index, &route, &door, peer, request).await
+    let mut response = invoke(&state, index, &route, &door, peer, request).await;
+    if let Some(cors) = &state.cors {
+        with_cors(&mut response, cors, origin.as_deref());
+    }
+    response
+}
+
+/// The origin CORS allows for `origin`, as API Gateway writes it (`*` when every origin is).
+fn allowed_origin(cors: &Cors, origin: &str) -> Option<String> {
+    if cors.allow_origins.iter().any(|o| o == "*") {
+        Some("*".into())
+    } else {
+        cors.allow_origins
+            .iter()
+            .find(|o| o.eq_ignore_ascii_case(origin))
+            .cloned()
+    }
+}
+
+/// API Gateway's own answer to a CORS preflight: the function is not invoked.
+fn preflight(cors: &Cors, origin: &str) -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let Some(allowed) = allowed_origin(cors, origin) else {
+        return response;
+    };
+    let headers = response.headers_mut();
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(name, v);
+        }
+    };
+    set("access-control-allow-origin", allowed);
+    set("access-control-allow-methods", cors.allow_methods.join(","));
+    set("access-control-allow-headers", cors.allow_headers.join(","));
+    if let Some(age) = cors.max_age {
+        set("access-control-max-age", age.to_string());
+    }
+    response
+}
+
+/// With CORS configured, API Gateway sets the CORS headers of every answer itself: the
+/// function's own are dropped.
+fn with_cors(response: &mut Response<Body>, cors: &Cors, origin: Option<&str>) {
+    let headers = response.headers_mut();
+    let own: Vec<_> = headers
+        .keys()
+        .filter(|k| k.as_str().starts_with("access-control-"))
+        .cloned()
+        .collect();
+    for name in own {
+        headers.remove(name);
+    }
+    let Some(allowed) = origin.and_then(|o| allowed_origin(cors, o)) else {
+        return;
+    };
+    if let Ok(v) = HeaderValue::from_str(&allowed) {
+        headers.insert("access-control-allow-origin", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&cors.expose_headers.join(",")) {
+        headers.insert("access-control-expose-headers", v);
+    }
 }
 
 async fn url_request(

@@ -218,10 +218,23 @@ pub struct TableDef {
     pub ttl_attribute: Option<String>,
 }
 
+/// The HTTP API's CORS configuration: API Gateway then answers preflights itself and sets
+/// the CORS headers of every answer (the functions' own are replaced).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cors {
+    pub allow_origins: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age: Option<u64>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Template {
     pub functions: Vec<FunctionDef>,
     pub tables: Vec<TableDef>,
+    /// `None` where the API has no CorsConfiguration (or it is AWS::NoValue for this stack).
+    pub cors: Option<Cors>,
 }
 
 impl Template {
@@ -510,6 +523,7 @@ pub fn load(text: &str, stack: &Stack) -> Result<Template, String> {
     let globals = root.path(&["Globals", "Function"]);
     let mut functions = Vec::new();
     let mut tables = Vec::new();
+    let mut cors = None;
     for (logical_id, resource) in resources.entries() {
         // A resource whose condition is false does not exist in this stack.
         if let Some(cond) = resource.get("Condition").and_then(Node::as_str)
@@ -600,6 +614,38 @@ pub fn load(text: &str, stack: &Stack) -> Result<Template, String> {
                     function_url,
                 });
             }
+            Some("AWS::Serverless::HttpApi") => {
+                let Some(config) = props
+                    .get("CorsConfiguration")
+                    .map(|n| eval.eval(n))
+                    .transpose()
+                    .map_err(context)?
+                    .flatten()
+                else {
+                    continue;
+                };
+                let list = |key: &str| -> Vec<String> {
+                    match config.get(key) {
+                        Some(Node::Seq(items)) => items
+                            .iter()
+                            .filter_map(Node::as_str)
+                            .map(str::to_owned)
+                            .collect(),
+                        Some(Node::Str(one)) => vec![one.clone()],
+                        _ => Vec::new(),
+                    }
+                };
+                cors = Some(Cors {
+                    allow_origins: list("AllowOrigins"),
+                    allow_methods: list("AllowMethods"),
+                    allow_headers: list("AllowHeaders"),
+                    expose_headers: list("ExposeHeaders"),
+                    max_age: config
+                        .get("MaxAge")
+                        .and_then(Node::as_str)
+                        .and_then(|v| v.parse().ok()),
+                });
+            }
             Some("AWS::DynamoDB::Table") => {
                 let pairs =
                     |key: &str, a: &str, b: &str| -> Result<Vec<(String, String)>, String> {
@@ -648,7 +694,11 @@ pub fn load(text: &str, stack: &Stack) -> Result<Template, String> {
             _ => {}
         }
     }
-    Ok(Template { functions, tables })
+    Ok(Template {
+        functions,
+        tables,
+        cors,
+    })
 }
 
 #[cfg(test)]
@@ -796,5 +846,15 @@ Resources:
             .collect();
         assert_eq!(env["MOBILEID_STORE"], "dynamodb");
         assert_eq!(env["MOBILEID_SESSIONS_TABLE"], "s-SessionsTable");
+        // load-stage has CORS (its stage row's origins are "*"); production has none.
+        let cors = t.cors.expect("load-stage's API has CORS");
+        assert_eq!(cors.allow_origins, ["*"]);
+        assert_eq!(cors.allow_methods, ["GET", "POST"]);
+        assert_eq!(cors.max_age, Some(600));
+        stack.parameters.insert("Stage".into(), "production".into());
+        stack
+            .parameters
+            .insert("NanpMtSender".into(), "+12025550300".into());
+        assert!(load(text, &stack).unwrap().cors.is_none());
     }
 }

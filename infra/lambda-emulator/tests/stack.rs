@@ -147,6 +147,48 @@ async fn every_template_route_reaches_the_function_that_serves_it() {
     assert_eq!(ping.status(), 200);
 }
 
+/// load-stage's API has CORS: API Gateway answers the preflight itself (no function runs)
+/// and sets the CORS headers of the answers, in place of the functions' own.
+#[tokio::test]
+async fn the_api_answers_cors_preflights_itself() {
+    let Some(stack) = Stack::start(&[]) else {
+        return;
+    };
+    let preflight = stack
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/msisdn/register", stack.api()),
+        )
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    let h = preflight.headers();
+    assert_eq!(h["access-control-allow-origin"], "*");
+    assert_eq!(h["access-control-allow-methods"], "GET,POST");
+    assert_eq!(h["access-control-max-age"], "600");
+    assert!(
+        h.get("x-stack-function").is_none(),
+        "no function ran: {h:?}"
+    );
+    let answer = stack
+        .http
+        .post(format!("{}/v1/msisdn/register", stack.api()))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["access-control-allow-origin"], "*");
+    let exposed = answer.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap();
+    assert!(exposed.contains("retry-after"), "{exposed}");
+}
+
 /// A crash answers as API Gateway does, and the instance is not reused.
 #[tokio::test]
 async fn a_crashed_instance_answers_502_and_the_next_request_gets_a_new_one() {

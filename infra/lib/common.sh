@@ -23,6 +23,14 @@ now_ms() {
     fi
 }
 
+# step MESSAGE / step_done: announce a numbered step of a CI stage, then say how long it took.
+STEP_START=0
+step() {
+    say "$*"
+    STEP_START=$(now_ms)
+}
+step_done() { info "done in $(fmt_ms $(($(now_ms) - STEP_START)))"; }
+
 # fmt_ms 12345 -> "12.3s"
 fmt_ms() {
     local ms=$1

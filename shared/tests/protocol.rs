@@ -574,9 +574,40 @@ async fn codes_are_single_use() {
     let ok = app.submit_code(&device, &code).await;
     assert_eq!(ok.status, StatusCode::OK);
     assert_eq!(ok.json(), json!({"msisdn": FR}));
-    let again = app.submit_code(&device, &code).await;
-    assert_error(&again, 410, 111);
-    assert_eq!(again.json()["message"], "Code already used.");
+    // Another code on the used one is refused; so is the code from another session.
+    let other = if code == "000000" { "111111" } else { "000000" };
+    let wrong = app.submit_code(&device, other).await;
+    assert_error(&wrong, 410, 111);
+    assert_eq!(wrong.json()["message"], "Code already used.");
+    let stranger = app.register().await;
+    assert_error(&app.submit_code(&stranger, &code).await, 410, 111);
+}
+
+#[tokio::test]
+async fn a_repeat_of_the_submission_that_used_the_code_gets_its_answer_again() {
+    // A client whose answer was lost (a timeout, a Lambda instance killed after the write)
+    // sends the same code again from the same session: it must learn it succeeded, not that
+    // "the code is used".
+    let app = TestApp::new().await;
+    let device = app.register().await;
+    app.ask_code(&device, FR, "208", true).await;
+    let code = app.last_code_to(FR).unwrap();
+    assert_eq!(app.submit_code(&device, &code).await.status, StatusCode::OK);
+    for _ in 0..2 {
+        let again = app.submit_code(&device, &code).await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.json());
+        assert_eq!(again.json(), json!({"msisdn": FR}));
+    }
+    assert_eq!(
+        app.metric_lines("CodesVerified").len(),
+        1,
+        "a repeat is not a second verification"
+    );
+    // Only within the code's lifetime: after it, the used code is just used.
+    app.clock.advance_secs(600);
+    let late = app.submit_code(&device, &code).await;
+    assert_error(&late, 410, 111);
+    assert_eq!(late.json()["message"], "Code already used.");
 }
 
 #[tokio::test]

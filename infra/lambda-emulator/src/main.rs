@@ -4,12 +4,9 @@
 //! timeouts in template.yaml and what CI uses to smoke-test the release bootstraps, without
 //! Docker (which `sam local` needs and this machine lacks).
 
-mod bootstrap;
-mod runtime_api;
-
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::Parser;
@@ -17,8 +14,8 @@ use serde_json::{Value, json};
 use tokio::process::Child;
 use tokio::sync::mpsc;
 
-use crate::bootstrap::Sandbox;
-use crate::runtime_api::{Invocation, Report};
+use lambda_emulator::bootstrap::{self, Sandbox};
+use lambda_emulator::runtime_api::{self, Report, new_invocation};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -326,40 +323,6 @@ async fn stop(child: &mut Child) {
     let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
 }
 
-fn new_invocation(event: Bytes, timeout_secs: u64) -> Invocation {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let mut id: [u8; 16] = rand::random();
-    id[6] = (id[6] & 0x0f) | 0x40; // a version-4 UUID, as Lambda's request ids are
-    id[8] = (id[8] & 0x3f) | 0x80;
-    let h = hex(&id);
-    let trace: [u8; 20] = rand::random();
-    let t = hex(&trace);
-    Invocation {
-        request_id: format!(
-            "{}-{}-{}-{}-{}",
-            &h[..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..]
-        ),
-        deadline_ms: (now + Duration::from_secs(timeout_secs)).as_millis(),
-        trace_id: format!(
-            "Root=1-{:08x}-{};Parent={};Sampled=0",
-            now.as_secs(),
-            &t[..24],
-            &t[24..]
-        ),
-        event,
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn read_event(path: &Path) -> Result<Bytes, String> {
     let bytes =
         std::fs::read(path).map_err(|e| format!("cannot read event {}: {e}", path.display()))?;
@@ -416,6 +379,7 @@ fn ms(d: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     #[test]
     fn env_specs_are_key_value_or_inherited() {

@@ -3,7 +3,7 @@
 //! bootstrap makes becomes a [`Report`] for the driver in `main.rs`.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -146,4 +146,40 @@ fn error_type(headers: &HeaderMap) -> Option<String> {
         .get("lambda-runtime-function-error-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+/// A new invocation of `event` with a fresh request id, a deadline `timeout_secs` away and an
+/// X-Ray trace id, as Lambda hands them out.
+pub fn new_invocation(event: Bytes, timeout_secs: u64) -> Invocation {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut id: [u8; 16] = rand::random();
+    id[6] = (id[6] & 0x0f) | 0x40; // a version-4 UUID, as Lambda's request ids are
+    id[8] = (id[8] & 0x3f) | 0x80;
+    let h = hex(&id);
+    let trace: [u8; 20] = rand::random();
+    let t = hex(&trace);
+    Invocation {
+        request_id: format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        ),
+        deadline_ms: (now + Duration::from_secs(timeout_secs)).as_millis(),
+        trace_id: format!(
+            "Root=1-{:08x}-{};Parent={};Sampled=0",
+            now.as_secs(),
+            &t[..24],
+            &t[24..]
+        ),
+        event,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -505,8 +505,15 @@ async fn sms_mt_to_certificate(r: &Recorder) {
         200,
         None,
     );
+    // The same code again is a repeat of the submission that used it (same answer); another
+    // code on the used one is refused.
     expect(
         &r.hawk(&device, verify, json!({"code": code})).await,
+        200,
+        None,
+    );
+    expect(
+        &r.hawk(&device, verify, json!({"code": wrong})).await,
         410,
         Some(111),
     );

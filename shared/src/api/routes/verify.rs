@@ -32,12 +32,21 @@ async fn verify_code(State(state): State<AppState>, auth: Authenticated) -> Resp
         let country = number.as_ref().map_or("unknown", |m| m.region());
         state.metrics.code_checked(outcome, country);
     }
-    auth.respond(result.map(IntoResponse::into_response))
+    auth.respond(result.map(|verified| verified.body.into_response()))
 }
 
-/// What a check says about the code, for the metrics (`None`: no code was judged).
-fn outcome(result: &Result<Json<Value>, ApiError>) -> Option<CodeOutcome> {
+/// A right code: the number, and whether this submission was the one that consumed the code
+/// or a repeat of it.
+struct Verified {
+    body: Json<Value>,
+    repeat: bool,
+}
+
+/// What a check says about the code, for the metrics (`None`: no code was judged). A repeat is
+/// not counted again: the conversion metrics count numbers verified, not answers sent.
+fn outcome(result: &Result<Verified, ApiError>) -> Option<CodeOutcome> {
     match result {
+        Ok(v) if v.repeat => None,
         Ok(_) => Some(CodeOutcome::Verified),
         Err(e) if e.errno == Errno::InvalidCode => Some(CodeOutcome::Wrong),
         Err(e) if e.message == EXPIRED => Some(CodeOutcome::Expired),
@@ -51,7 +60,28 @@ const EXPIRED: &str = "Code has expired: ask for a new one.";
 const LOCKED: &str = "Too many wrong codes: ask for a new one.";
 const USED: &str = "Code already used.";
 
-async fn check(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, ApiError> {
+/// Whether `code` is the one behind `pending.mac` (under any honoured codeSecret version, so a
+/// code sent before a rotation still matches). Constant time.
+fn matches(state: &AppState, auth: &Authenticated, code: &VerificationCode, mac: &str) -> bool {
+    state
+        .ids
+        .code_macs(&auth.session_key, code)
+        .iter()
+        .fold(false, |any, m| {
+            any | bool::from(m.as_bytes().ct_eq(mac.as_bytes()))
+        })
+}
+
+/// The answer to a repeat of the submission that consumed the code: the same as that one's.
+fn repeat(state: &AppState, auth: &Authenticated) -> Result<Verified, ApiError> {
+    let msisdn = auth.bound_msisdn(&state.sealer)?;
+    Ok(Verified {
+        body: Json(json!({"msisdn": msisdn.e164()})),
+        repeat: true,
+    })
+}
+
+async fn check(state: &AppState, auth: &Authenticated) -> Result<Verified, ApiError> {
     auth.params.require(&["code"])?;
     let code = auth
         .params
@@ -68,6 +98,14 @@ async fn check(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, Ap
         .as_ref()
         .ok_or_else(|| ApiError::expired(NO_CODE))?;
     if pending.used {
+        // The session that consumed the code, sending it again while it is still within its
+        // lifetime, is repeating a request whose answer it lost (a timeout, an instance that
+        // died after the write): it gets that answer, idempotently. Nothing is charged, as
+        // nothing is guessed: the session has verified this number already. Any other code
+        // is refused as before, and another session never sees this code at all.
+        if pending.expires_at > now && matches(state, auth, &code, &pending.mac) {
+            return repeat(state, auth);
+        }
         return Err(ApiError::expired(USED));
     }
     if pending.expires_at <= now {
@@ -88,15 +126,7 @@ async fn check(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, Ap
             .code_check(&msisdn, auth.client_ip)
             .await?;
     }
-    // A code sent before a codeSecret rotation still matches under its version.
-    let right = state
-        .ids
-        .code_macs(&auth.session_key, &code)
-        .iter()
-        .fold(false, |any, mac| {
-            any | bool::from(mac.as_bytes().ct_eq(pending.mac.as_bytes()))
-        });
-    if !right {
+    if !matches(state, auth, &code, &pending.mac) {
         return match state
             .store
             .count_wrong_try(&auth.session_key, &pending.mac, limits.wrong_tries_per_code)
@@ -128,8 +158,24 @@ async fn check(state: &AppState, auth: &Authenticated) -> Result<Json<Value>, Ap
         .await
         .map_err(|e| state.store_error(e))?;
     if !won {
-        // Another request used (or locked) this code between our read and our write.
+        // Another request used (or locked) this code between our read and our write. If it
+        // was this session's own concurrent submission of this right code (a client retrying
+        // before its first try answered), the code is now used under this very MAC, and this
+        // request is a repeat of that one.
+        let now_used = state
+            .store
+            .get_session(&auth.session_key, now)
+            .await
+            .map_err(|e| state.store_error(e))?
+            .and_then(|session| session.code)
+            .is_some_and(|c| c.used && c.mac == pending.mac);
+        if now_used {
+            return repeat(state, auth);
+        }
         return Err(ApiError::expired(USED));
     }
-    Ok(Json(json!({"msisdn": msisdn.e164()})))
+    Ok(Verified {
+        body: Json(json!({"msisdn": msisdn.e164()})),
+        repeat: false,
+    })
 }

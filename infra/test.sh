@@ -330,8 +330,10 @@ stage_clippy() {
 
 stage_test() {
     run_child cargo test --workspace "${CARGO_TEST_ARGS[@]}"
-    # The vendored phone metadata is what its generator writes from the locked crate version.
+    # The vendored phone metadata and AWS root CAs are what their generators write from the
+    # locked crate versions.
     run_child "$HELPER_PY" "$ROOT/infra/numbering/subset.py" --check
+    run_child "$HELPER_PY" "$ROOT/shared/aws/data/aws_roots.py" --check
 }
 
 # ---------------------------------------------------------------------------

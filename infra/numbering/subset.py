@@ -21,6 +21,8 @@ import sys
 import tomllib
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "infra", "lib"))
+from vendored import write_or_check  # noqa: E402
 OUT = os.path.join(ROOT, "shared", "data", "phone-metadata.xml")
 
 
@@ -87,15 +89,8 @@ def main():
             f" ({', '.join(sorted(attr(t, 'id') for t in chosen))}), with \\d written [0-9]."
             f" Do not edit. -->\n")
     text = source[:start] + note + "    " + "\n    ".join(chosen) + "\n  " + source[end:]
-    if args.check:
-        current = open(OUT, encoding="utf-8").read() if os.path.exists(OUT) else ""
-        if current != text:
-            sys.exit(f"{OUT} is out of date: run infra/numbering/subset.py")
-        print(f"{OUT} is up to date ({len(chosen)} territories)")
-        return
-    with open(OUT, "w", encoding="utf-8") as f:
-        f.write(text)
-    print(f"wrote {OUT}: {len(chosen)} territories, {len(text)} bytes")
+    write_or_check(OUT, text, args.check, "infra/numbering/subset.py",
+                   f"{len(chosen)} territories")
 
 
 if __name__ == "__main__":

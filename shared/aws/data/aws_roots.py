@@ -20,6 +20,8 @@ LABELS = ["Amazon Root CA 1", "Amazon Root CA 2", "Amazon Root CA 3", "Amazon Ro
           "Starfield Services Root Certificate Authority - G2"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "aws-root-cas.pem")
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "infra", "lib"))
+from vendored import write_or_check  # noqa: E402
 VERSION = "1.0.10"  # the webpki-roots in Cargo.lock
 
 
@@ -52,14 +54,8 @@ def render(text):
 
 def main():
     text = render(source())
-    if "--check" in sys.argv[1:]:
-        with open(OUT, encoding="utf-8") as f:
-            if f.read() != text:
-                sys.exit(f"{OUT} is out of date: run {sys.argv[0]}")
-        return
-    with open(OUT, "w", encoding="utf-8") as f:
-        f.write(text)
-    print(f"wrote {OUT} ({len(LABELS)} certificates)")
+    write_or_check(OUT, text, "--check" in sys.argv[1:], "shared/aws/data/aws_roots.py",
+                   f"{len(LABELS)} certificates")
 
 
 if __name__ == "__main__":
